@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'inference',
+  preset: '../../jest.preset.js',
+  coverageDirectory: '../../coverage/apps/inference',
+};

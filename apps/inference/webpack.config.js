@@ -1,0 +1,28 @@
+const { NxAppWebpackPlugin } = require('@nx/webpack/app-plugin');
+const { join } = require('path');
+
+// Bundles the app and its libs into one main.js; node_modules stay external (generatePackageJson
+// writes the list the Docker image installs). Type checking is the typecheck target's job.
+module.exports = {
+  output: {
+    path: join(__dirname, '../../dist/apps/inference'),
+    clean: true,
+    ...(process.env.NODE_ENV !== 'production' && {
+      devtoolModuleFilenameTemplate: '[absolute-resource-path]',
+    }),
+  },
+  plugins: [
+    new NxAppWebpackPlugin({
+      target: 'node',
+      compiler: 'tsc',
+      main: './src/main.ts',
+      tsConfig: './tsconfig.app.json',
+      assets: [],
+      optimization: false,
+      outputHashing: 'none',
+      generatePackageJson: true,
+      sourceMap: true,
+      skipTypeChecking: true,
+    }),
+  ],
+};

@@ -1,0 +1,35 @@
+import { buildConfig, knownEnvVars } from './config';
+
+describe('buildConfig', () => {
+  it('applies documented defaults that work on a developer machine', () => {
+    const config = buildConfig({});
+    expect(config.redis.url).toBe('redis://127.0.0.1:6379');
+    expect(config.database.url).toBe('postgres://postgres@127.0.0.1:5432/argus');
+    expect(config.models.default).toBe('yolox-nano');
+    expect(config.models.executionProviders).toEqual(['cpu']);
+    expect(config.models.batchMaxWaitMs).toBe(0);
+    expect(config.log.format).toBe('pretty');
+  });
+
+  it('parses lists, numbers and booleans', () => {
+    const config = buildConfig({
+      EXECUTION_PROVIDERS: 'cuda, cpu',
+      MAX_BATCH_SIZE: '16',
+      ALLOW_CPU_FALLBACK: 'yes',
+      NODE_ENV: 'production',
+    });
+    expect(config.models.executionProviders).toEqual(['cuda', 'cpu']);
+    expect(config.models.maxBatchSize).toBe(16);
+    expect(config.models.allowCpuFallback).toBe(true);
+    expect(config.log.format).toBe('json');
+  });
+
+  it('rejects a bad value with the variable named', () => {
+    expect(() => buildConfig({ MAX_BATCH_SIZE: '0' })).toThrow(/MAX_BATCH_SIZE/);
+    expect(() => buildConfig({ QUEUE_PREFIX: 'has space' })).toThrow(/QUEUE_PREFIX/);
+  });
+
+  it('lists every variable it reads', () => {
+    expect(knownEnvVars()).toEqual(expect.arrayContaining(['REDIS_URL', 'DATABASE_URL', 'MODEL_REPOSITORY']));
+  });
+});

@@ -1,0 +1,84 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { envSchema } from './env.schema';
+
+/** Argus configuration, validated and grouped. Read once at start; never from process.env elsewhere. */
+export function buildConfig(env: Record<string, string | undefined>) {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`Invalid configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  return Object.freeze({
+    env: e.NODE_ENV,
+    production,
+    log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (production ? 'json' : 'pretty') },
+    redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX },
+    database: { url: e.DATABASE_URL, schema: e.DATABASE_SCHEMA },
+    models: {
+      repository: resolve(e.MODEL_REPOSITORY),
+      default: e.DEFAULT_MODEL,
+      only: e.MODELS,
+      executionProviders: e.EXECUTION_PROVIDERS,
+      allowCpuFallback: e.ALLOW_CPU_FALLBACK,
+      intraOpThreads: e.INTRA_OP_THREADS,
+      interOpThreads: e.INTER_OP_THREADS,
+      warmupRuns: e.WARMUP_RUNS,
+      maxBatchSize: e.MAX_BATCH_SIZE,
+      batchMaxWaitMs: e.BATCH_MAX_WAIT_MS,
+    },
+    worker: {
+      concurrency: e.WORKER_CONCURRENCY,
+      attempts: e.JOB_ATTEMPTS,
+      backoffMs: e.JOB_BACKOFF_MS,
+      lockMs: e.JOB_LOCK_MS,
+      stalledIntervalMs: e.JOB_STALLED_INTERVAL_MS,
+      resultsAttempts: e.RESULTS_ATTEMPTS,
+    },
+    limits: {
+      maxImageBytes: e.MAX_IMAGE_BYTES,
+      maxImagePixels: e.MAX_IMAGE_PIXELS,
+      maxWaitMs: e.WAIT_MAX_MS,
+    },
+    defaults: {
+      confidence: e.DEFAULT_CONFIDENCE,
+      iou: e.DEFAULT_IOU,
+      maxDetections: e.DEFAULT_MAX_DETECTIONS,
+    },
+    retention: {
+      cacheTtlSeconds: e.CACHE_TTL_SECONDS,
+      negativeCacheTtlSeconds: e.NEGATIVE_CACHE_TTL_SECONDS,
+      imageTtlSeconds: e.IMAGE_TTL_SECONDS,
+      imageRetentionSeconds: e.IMAGE_RETENTION_SECONDS,
+      requestTtlSeconds: e.REQUEST_TTL_SECONDS,
+    },
+    gateway: { host: e.GATEWAY_HOST, port: e.GATEWAY_PORT },
+    inference: { host: e.INFERENCE_HOST, port: e.INFERENCE_PORT },
+    results: {
+      host: e.RESULTS_HOST,
+      port: e.RESULTS_PORT,
+      rpcHost: e.RESULTS_RPC_HOST,
+      rpcPort: e.RESULTS_RPC_PORT,
+      rpcTimeoutMs: e.RESULTS_RPC_TIMEOUT_MS,
+    },
+  });
+}
+
+export type ArgusConfig = ReturnType<typeof buildConfig>;
+
+/** The names of every variable the schema knows (for checking deployment files). */
+export function knownEnvVars(): string[] {
+  return Object.keys(envSchema.shape);
+}
+
+/**
+ * Loads `.env` from the working directory (if there is one; variables already set win) and
+ * builds the configuration from the process environment.
+ */
+export function loadConfig(): ArgusConfig {
+  const file = resolve('.env');
+  if (existsSync(file)) process.loadEnvFile(file);
+  return buildConfig(process.env);
+}

@@ -1,0 +1,101 @@
+import { z } from 'zod';
+
+const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
+const num = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().min(min).max(max).default(fallback);
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const list = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0),
+    );
+
+/**
+ * Every environment variable Argus reads, with its default. This is the single list: the apps,
+ * the CLI, docker-compose.yml, .env.example and the Kubernetes ConfigMap are checked against it.
+ */
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  /** json: one JSON object per line (production); pretty: one readable line (local runs). */
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+
+  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  /** Prefix of every Redis key Argus writes (BullMQ queues included); tests use a fresh one each. */
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/)
+    .default('argus'),
+  DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/argus'),
+  /** Postgres schema holding Argus's tables; created if missing. */
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/)
+    .default('public'),
+
+  MODEL_REPOSITORY: z.string().default('models'),
+  DEFAULT_MODEL: z.string().default('yolox-nano'),
+  /** Models to load (comma-separated names); empty loads every model in the repository. */
+  MODELS: list(''),
+  /** ONNX Runtime execution providers in order of preference, e.g. "cuda,cpu". */
+  EXECUTION_PROVIDERS: list('cpu'),
+  /** When CUDA is asked for but the model ends up on CPU, stay ready anyway. */
+  ALLOW_CPU_FALLBACK: bool(false),
+  /** ONNX Runtime intra-op threads per session; 0 lets ONNX Runtime decide. */
+  INTRA_OP_THREADS: int(0),
+  INTER_OP_THREADS: int(0),
+  WARMUP_RUNS: int(2),
+  /** Largest batch run at once when the model's batch dimension is dynamic. */
+  MAX_BATCH_SIZE: int(8, 1),
+  /** How long a ready image may wait for company before its batch runs. 0: never wait. */
+  BATCH_MAX_WAIT_MS: int(0),
+  /** Jobs an inference process holds at once (fetching, decoding, waiting for the model). */
+  WORKER_CONCURRENCY: int(4, 1),
+
+  JOB_ATTEMPTS: int(3, 1),
+  JOB_BACKOFF_MS: int(500, 0),
+  /** BullMQ lock: a job whose worker stops renewing it for this long is taken back. */
+  JOB_LOCK_MS: int(30000, 1000),
+  JOB_STALLED_INTERVAL_MS: int(15000, 500),
+  RESULTS_ATTEMPTS: int(25, 1),
+
+  MAX_IMAGE_BYTES: int(20 * 1024 * 1024, 1),
+  MAX_IMAGE_PIXELS: int(100_000_000, 1),
+  /** Upper bound of the `wait` query parameter. */
+  WAIT_MAX_MS: int(30000),
+  DEFAULT_CONFIDENCE: num(0.25, 0, 1),
+  DEFAULT_IOU: num(0.45, 0, 1),
+  DEFAULT_MAX_DETECTIONS: int(300, 1),
+
+  CACHE_TTL_SECONDS: int(86400, 1),
+  /** How long a deterministic failure (a corrupt image) is remembered for identical requests. */
+  NEGATIVE_CACHE_TTL_SECONDS: int(300, 1),
+  /** Upper bound for image bytes waiting in Redis for their job. */
+  IMAGE_TTL_SECONDS: int(6 * 3600, 60),
+  /** How long image bytes stay after their last job ends (for annotated images). 0 drops them. */
+  IMAGE_RETENTION_SECONDS: int(600),
+  /** How long a request's record stays in Redis (it is in Postgres long before). */
+  REQUEST_TTL_SECONDS: int(7 * 86400, 60),
+
+  GATEWAY_HOST: z.string().default('0.0.0.0'),
+  GATEWAY_PORT: int(3000),
+  INFERENCE_HOST: z.string().default('0.0.0.0'),
+  INFERENCE_PORT: int(3001),
+  RESULTS_HOST: z.string().default('0.0.0.0'),
+  RESULTS_PORT: int(3002),
+  /** Where apps/results listens for the gateway's reads (@nestjs/microservices over TCP). */
+  RESULTS_RPC_HOST: z.string().default('127.0.0.1'),
+  RESULTS_RPC_PORT: int(3003),
+  RESULTS_RPC_TIMEOUT_MS: int(5000, 100),
+});
+
+export type Env = z.infer<typeof envSchema>;

@@ -1,0 +1,66 @@
+import { z } from 'zod';
+
+/**
+ * Stable error codes. Clients switch on these; messages are for people and may change.
+ * The gateway maps each to an HTTP status (apps/api-gateway/src/errors).
+ */
+export const ERROR_CODES = [
+  // the request itself
+  'validation_failed',
+  'missing_image',
+  'unknown_model',
+  'unknown_class',
+  'not_found',
+  'idempotency_key_reused',
+  'unauthorized',
+  'forbidden',
+  'rate_limited',
+  'payload_too_large',
+  // the image
+  'empty_image',
+  'not_an_image',
+  'unsupported_image_type',
+  'truncated_image',
+  'corrupt_image',
+  'image_too_large',
+  'image_expired',
+  // the service
+  'invalid_model',
+  'no_models',
+  'overloaded',
+  'unavailable',
+  'deadline_exceeded',
+  'inference_failed',
+  'internal_error',
+] as const;
+export const ErrorCodeSchema = z.enum(ERROR_CODES);
+export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
+
+export const ErrorInfoSchema = z.object({ code: ErrorCodeSchema, message: z.string() });
+export type ErrorInfo = z.infer<typeof ErrorInfoSchema>;
+
+/** The JSON body of every error response: `{ "error": { "code", "message" } }`. */
+export interface ErrorBody {
+  error: ErrorInfo;
+}
+
+/**
+ * A failure that travels as a BullMQ `failedReason` (a string): JSON of {@link ErrorInfo}, so that
+ * whoever reads the failed job (gateway waiters, apps/results) gets the code back.
+ */
+export function encodeFailure(info: ErrorInfo): string {
+  return JSON.stringify(info);
+}
+
+/** Reads a BullMQ `failedReason`; anything that is not an encoded failure becomes internal_error. */
+export function decodeFailure(reason: string | undefined | null): ErrorInfo {
+  if (reason) {
+    try {
+      const parsed = ErrorInfoSchema.safeParse(JSON.parse(reason));
+      if (parsed.success) return parsed.data;
+    } catch {
+      // not JSON: a BullMQ-level reason such as a stalled job
+    }
+  }
+  return { code: 'internal_error', message: reason || 'unknown failure' };
+}

@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import { DetectParamsSchema, ModelRefSchema } from './detection';
+import { PrioritySchema } from './priority';
+
+/**
+ * What the gateway records about an accepted request (Redis, until apps/results persists it).
+ * apps/results reads it to build the row, so a request is never persisted without its metadata.
+ */
+export const RequestRecordSchema = z.object({
+  id: z.string(),
+  workKey: z.string(),
+  jobId: z.string().optional(),
+  sha256: z.string(),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  bytes: z.number().int().nonnegative(),
+  model: ModelRefSchema,
+  params: DetectParamsSchema,
+  priority: PrioritySchema,
+  correlationId: z.string(),
+  createdAt: z.string(),
+  /** Hash id of the API key that made the request, when keys are in use. */
+  clientId: z.string().optional(),
+});
+export type RequestRecord = z.infer<typeof RequestRecordSchema>;

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'imaging',
+  preset: '../../jest.preset.js',
+  coverageDirectory: '../../coverage/libs/imaging',
+};

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'vision',
+  preset: '../../jest.preset.js',
+  coverageDirectory: '../../coverage/libs/vision',
+};
