@@ -35,7 +35,7 @@ export default [
             },
             {
               sourceTag: 'scope:shared',
-              onlyDependOnLibsWithTags: ['scope:shared'],
+              onlyDependOnLibsWithTags: ['scope:shared', 'scope:testing'],
               bannedExternalImports: [...ONNX, ...DATABASE],
             },
             {

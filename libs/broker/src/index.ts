@@ -1,1 +1,6 @@
-export {};
+export * from './keys';
+export * from './work-key';
+export * from './scripts';
+export * from './redis';
+export * from './store';
+export * from './queues';

@@ -1,1 +1,2 @@
-export {};
+export * from './correlation';
+export * from './logger';

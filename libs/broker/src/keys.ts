@@ -1,0 +1,47 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Every Redis key Argus writes besides BullMQ's own, under one prefix (QUEUE_PREFIX). BullMQ's
+ * queues share the prefix, so `<prefix>:detect:*` and `<prefix>:results:*` are theirs.
+ */
+export class ArgusKeys {
+  constructor(readonly prefix: string) {}
+
+  /** Image bytes, keyed by their sha256. */
+  image(sha256: string): string {
+    return `${this.prefix}:img:${sha256}`;
+  }
+  /** The set of jobs that still need an image; the bytes are dropped after the last one ends. */
+  imageHolders(sha256: string): string {
+    return `${this.prefix}:img-holders:${sha256}`;
+  }
+  /** A request's record until apps/results has persisted it. */
+  request(id: string): string {
+    return `${this.prefix}:req:${id}`;
+  }
+  /** Requests waiting for a piece of work (one job serves them all). */
+  attached(workKey: string): string {
+    return `${this.prefix}:attached:${workKey}`;
+  }
+  /** The finished outcome of a piece of work (a result, or a failure for a while). */
+  outcome(workKey: string): string {
+    return `${this.prefix}:outcome:${workKey}`;
+  }
+  /** Idempotency-Key -> request id, per client. The key is hashed: clients choose its text. */
+  idempotency(clientId: string, key: string): string {
+    const digest = createHash('sha256').update(key).digest('hex');
+    return `${this.prefix}:idem:${clientId}:${digest}`;
+  }
+  /** Hash of model name -> ModelInfo JSON, published by inference processes. */
+  models(): string {
+    return `${this.prefix}:models`;
+  }
+  /** Heartbeat of one inference process. */
+  worker(id: string): string {
+    return `${this.prefix}:worker:${id}`;
+  }
+  /** Pattern matching every worker heartbeat. */
+  workerPattern(): string {
+    return `${this.prefix}:worker:*`;
+  }
+}

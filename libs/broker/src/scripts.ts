@@ -1,0 +1,97 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * Lua scripts for the steps that must be atomic in Redis. Each one's comment says what it
+ * guarantees; docs/adr/0004-work-keys-and-dedup.md explains how they fit together.
+ */
+const SCRIPTS = {
+  /**
+   * Records a request and either returns the finished outcome of its work (a cache hit) or
+   * attaches the request to the work. Because the worker stores the outcome before it releases
+   * the job, a request either sees the outcome or is attached before apps/results reads the
+   * attached set: it is never left out.
+   * KEYS: outcome, attached, request. ARGV: requestId, record JSON, request TTL s, attach TTL s.
+   */
+  argusAdmit: {
+    keys: 3,
+    lua: `
+      local outcome = redis.call('GET', KEYS[1])
+      redis.call('HSET', KEYS[3], 'record', ARGV[2])
+      redis.call('EXPIRE', KEYS[3], ARGV[3])
+      if outcome then return outcome end
+      redis.call('SADD', KEYS[2], ARGV[1])
+      redis.call('EXPIRE', KEYS[2], ARGV[4])
+      return false`,
+  },
+  /**
+   * Stores image bytes and registers a holder (a job id). Holders are a set, so releasing twice
+   * (a retried job) is harmless.
+   * KEYS: image, holders. ARGV: bytes, holder, TTL s.
+   */
+  argusHoldImage: {
+    keys: 2,
+    lua: `
+      redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+      redis.call('SADD', KEYS[2], ARGV[2])
+      redis.call('EXPIRE', KEYS[2], ARGV[3])
+      return 1`,
+  },
+  /**
+   * Drops a holder; after the last one the bytes live on for the retention time (annotated images).
+   * KEYS: image, holders. ARGV: holder, retention s.
+   */
+  argusReleaseImage: {
+    keys: 2,
+    lua: `
+      redis.call('SREM', KEYS[2], ARGV[1])
+      if redis.call('SCARD', KEYS[2]) == 0 then
+        if tonumber(ARGV[2]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) else redis.call('DEL', KEYS[1]) end
+      end
+      return 1`,
+  },
+  /**
+   * Ends a piece of work: stores its outcome (result or failure) and releases the job's hold on
+   * the image, in one step. Runs before the job is marked finished in BullMQ.
+   * KEYS: outcome, image, holders. ARGV: outcome JSON, outcome TTL s, holder, retention s.
+   */
+  argusFinishWork: {
+    keys: 3,
+    lua: `
+      redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+      redis.call('SREM', KEYS[3], ARGV[3])
+      if redis.call('SCARD', KEYS[3]) == 0 then
+        if tonumber(ARGV[4]) > 0 then redis.call('EXPIRE', KEYS[2], ARGV[4]) else redis.call('DEL', KEYS[2]) end
+      end
+      return 1`,
+  },
+  /**
+   * Claims an Idempotency-Key for a request, or returns who holds it.
+   * KEYS: idempotency. ARGV: requestId, fingerprint, TTL s. Returns nil or {requestId, fingerprint}.
+   */
+  argusClaimIdempotency: {
+    keys: 1,
+    lua: `
+      local existing = redis.call('HMGET', KEYS[1], 'request', 'fingerprint')
+      if existing[1] then return existing end
+      redis.call('HSET', KEYS[1], 'request', ARGV[1], 'fingerprint', ARGV[2])
+      redis.call('EXPIRE', KEYS[1], ARGV[3])
+      return false`,
+  },
+} as const;
+
+export type ScriptName = keyof typeof SCRIPTS;
+type Arg = string | Buffer | number;
+
+/** Registers Argus's scripts on a connection (idempotent). */
+export function defineScripts(redis: Redis): void {
+  for (const [name, script] of Object.entries(SCRIPTS)) {
+    if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: script.keys, lua: script.lua });
+  }
+}
+
+/** Calls one of Argus's scripts (EVALSHA, falling back to EVAL once per connection). */
+export function runScript(redis: Redis, name: ScriptName, keys: string[], args: Arg[]): Promise<unknown> {
+  defineScripts(redis);
+  const command = (redis as unknown as Record<ScriptName, (...a: Arg[]) => Promise<unknown>>)[name];
+  return command.call(redis, ...keys, ...args);
+}

@@ -1,0 +1,216 @@
+import {
+  type ErrorInfo,
+  type InferenceResult,
+  type ModelInfo,
+  ModelInfoSchema,
+  type RequestRecord,
+  RequestRecordSchema,
+} from '@argus/contracts';
+import type { Redis } from 'ioredis';
+import { ArgusKeys } from './keys';
+import { runScript } from './scripts';
+
+/** The finished outcome of a piece of work, as cached under its work key. */
+export type Outcome = { ok: true; result: InferenceResult } | { ok: false; error: ErrorInfo };
+
+export interface RetentionOptions {
+  /** How long an outcome answers identical requests. */
+  cacheTtlSeconds: number;
+  /** How long a deterministic failure (corrupt image) answers identical requests. */
+  negativeCacheTtlSeconds: number;
+  /** Upper bound for image bytes waiting for their job. */
+  imageTtlSeconds: number;
+  /** How long image bytes stay after their last job. */
+  imageRetentionSeconds: number;
+  /** How long request records and attachments stay. */
+  requestTtlSeconds: number;
+}
+
+export interface StoredRequest {
+  record: RequestRecord;
+  jobId?: string;
+}
+
+/**
+ * Argus's own Redis state: request records, image bytes, outcomes (the result cache), the
+ * requests attached to each piece of work, idempotency keys and the model registry.
+ */
+export class ArgusStore {
+  readonly keys: ArgusKeys;
+
+  constructor(
+    readonly redis: Redis,
+    prefix: string,
+    readonly retention: RetentionOptions,
+  ) {
+    this.keys = new ArgusKeys(prefix);
+  }
+
+  /**
+   * Records an accepted request. Returns the outcome at once if the work is already done;
+   * otherwise attaches the request to the work, so the work's outcome will be persisted for it.
+   */
+  async admit(record: RequestRecord): Promise<Outcome | null> {
+    const reply = await runScript(
+      this.redis,
+      'argusAdmit',
+      [this.keys.outcome(record.workKey), this.keys.attached(record.workKey), this.keys.request(record.id)],
+      [record.id, JSON.stringify(record), this.retention.requestTtlSeconds, this.retention.requestTtlSeconds],
+    );
+    return typeof reply === 'string' ? parseOutcome(reply) : null;
+  }
+
+  /** Stores image bytes for a job (holder) until the job releases them. */
+  async holdImage(sha256: string, holder: string, bytes: Buffer): Promise<void> {
+    await runScript(
+      this.redis,
+      'argusHoldImage',
+      [this.keys.image(sha256), this.keys.imageHolders(sha256)],
+      [bytes, holder, this.retention.imageTtlSeconds],
+    );
+  }
+
+  /** Releases a job's hold on image bytes. */
+  async releaseImage(sha256: string, holder: string): Promise<void> {
+    await runScript(
+      this.redis,
+      'argusReleaseImage',
+      [this.keys.image(sha256), this.keys.imageHolders(sha256)],
+      [holder, this.retention.imageRetentionSeconds],
+    );
+  }
+
+  /** The image bytes, or null once they have expired. */
+  getImage(sha256: string): Promise<Buffer | null> {
+    return this.redis.getBuffer(this.keys.image(sha256));
+  }
+
+  /**
+   * Stores the outcome of a piece of work and releases the job's image, atomically. A failure
+   * is remembered for `failureTtlSeconds` (short for transient causes, longer for a bad image).
+   */
+  async finishWork(record: { workKey: string; sha256: string }, holder: string, outcome: Outcome, failureTtlSeconds?: number): Promise<void> {
+    const ttl = outcome.ok ? this.retention.cacheTtlSeconds : (failureTtlSeconds ?? this.retention.negativeCacheTtlSeconds);
+    await runScript(
+      this.redis,
+      'argusFinishWork',
+      [this.keys.outcome(record.workKey), this.keys.image(record.sha256), this.keys.imageHolders(record.sha256)],
+      [JSON.stringify(outcome), ttl, holder, this.retention.imageRetentionSeconds],
+    );
+  }
+
+  /** The cached outcome of a piece of work, if any. */
+  async getOutcome(workKey: string): Promise<Outcome | null> {
+    const raw = await this.redis.get(this.keys.outcome(workKey));
+    return raw ? parseOutcome(raw) : null;
+  }
+
+  /** Notes which job serves a request (for status reads before the result is persisted). */
+  async setRequestJob(requestId: string, jobId: string): Promise<void> {
+    await this.redis.hset(this.keys.request(requestId), 'jobId', jobId);
+  }
+
+  /** A request's record as the gateway stored it, or null. */
+  async getRequest(id: string): Promise<StoredRequest | null> {
+    const [record, jobId] = await this.redis.hmget(this.keys.request(id), 'record', 'jobId');
+    if (!record) return null;
+    return { record: RequestRecordSchema.parse(JSON.parse(record)), ...(jobId ? { jobId } : {}) };
+  }
+
+  /** Several request records at once (missing ones are null). */
+  async getRequests(ids: readonly string[]): Promise<(RequestRecord | null)[]> {
+    if (ids.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hget(this.keys.request(id), 'record');
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.map(([error, value]) => {
+      if (error || typeof value !== 'string') return null;
+      const parsed = RequestRecordSchema.safeParse(JSON.parse(value));
+      return parsed.success ? parsed.data : null;
+    });
+  }
+
+  /** The requests attached to a piece of work. */
+  attachedRequests(workKey: string): Promise<string[]> {
+    return this.redis.smembers(this.keys.attached(workKey));
+  }
+
+  /** Detaches requests whose rows are persisted. */
+  async detach(workKey: string, ids: readonly string[]): Promise<void> {
+    if (ids.length > 0) await this.redis.srem(this.keys.attached(workKey), ...ids);
+  }
+
+  /**
+   * Claims an Idempotency-Key. Returns null when this request got it, else the request that
+   * holds it and the fingerprint (work key) it was made with.
+   */
+  async claimIdempotencyKey(
+    clientId: string,
+    key: string,
+    requestId: string,
+    fingerprint: string,
+  ): Promise<{ requestId: string; fingerprint: string } | null> {
+    const reply = await runScript(
+      this.redis,
+      'argusClaimIdempotency',
+      [this.keys.idempotency(clientId, key)],
+      [requestId, fingerprint, this.retention.requestTtlSeconds],
+    );
+    if (Array.isArray(reply) && typeof reply[0] === 'string') {
+      return { requestId: reply[0], fingerprint: String(reply[1] ?? '') };
+    }
+    return null;
+  }
+
+  /** Publishes the models an inference process serves, with a heartbeat that expires. */
+  async publishModels(workerId: string, infos: readonly ModelInfo[], heartbeatTtlSeconds: number): Promise<void> {
+    const pipeline = this.redis.pipeline();
+    for (const info of infos) pipeline.hset(this.keys.models(), info.name, JSON.stringify(info));
+    pipeline.set(
+      this.keys.worker(workerId),
+      JSON.stringify({ models: infos.map((i) => ({ name: i.name, version: i.version, provider: i.provider })), at: new Date().toISOString() }),
+      'EX',
+      heartbeatTtlSeconds,
+    );
+    await pipeline.exec();
+  }
+
+  /** Removes a process's heartbeat (on shutdown). */
+  async withdrawWorker(workerId: string): Promise<void> {
+    await this.redis.del(this.keys.worker(workerId));
+  }
+
+  /** The models published by inference processes, by name. */
+  async listModels(): Promise<ModelInfo[]> {
+    const all = await this.redis.hgetall(this.keys.models());
+    const infos: ModelInfo[] = [];
+    for (const value of Object.values(all)) {
+      const parsed = ModelInfoSchema.safeParse(JSON.parse(value));
+      if (parsed.success) infos.push(parsed.data);
+    }
+    return infos.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Live inference processes (their heartbeats), with the models each serves. */
+  async liveWorkers(): Promise<{ id: string; models: { name: string; version: string; provider: string }[] }[]> {
+    const workers: { id: string; models: { name: string; version: string; provider: string }[] }[] = [];
+    const prefix = this.keys.worker('');
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.keys.workerPattern(), 'COUNT', 100);
+      cursor = next;
+      if (keys.length > 0) {
+        const values = await this.redis.mget(...keys);
+        keys.forEach((key, i) => {
+          const value = values[i];
+          if (value) workers.push({ id: key.slice(prefix.length), ...(JSON.parse(value) as { models: { name: string; version: string; provider: string }[] }) });
+        });
+      }
+    } while (cursor !== '0');
+    return workers;
+  }
+}
+
+function parseOutcome(raw: string): Outcome {
+  return JSON.parse(raw) as Outcome;
+}

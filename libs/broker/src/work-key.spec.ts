@@ -1,0 +1,29 @@
+import { newRequestId, workKey } from './work-key';
+
+const params = { confidence: 0.25, iou: 0.45, classes: null, maxDetections: 300, agnostic: false };
+const sha = 'a'.repeat(64);
+const model = { name: 'yolox-nano', version: 'abc123def456' };
+
+describe('workKey', () => {
+  it('is the same for the same work whatever the order of classes', () => {
+    expect(workKey(sha, model, { ...params, classes: [5, 0] })).toBe(workKey(sha, model, { ...params, classes: [0, 5, 5] }));
+  });
+
+  it('changes with the model version, a threshold, or the image', () => {
+    const base = workKey(sha, model, params);
+    expect(workKey(sha, { ...model, version: 'other' }, params)).not.toBe(base);
+    expect(workKey(sha, model, { ...params, confidence: 0.3 })).not.toBe(base);
+    expect(workKey('b'.repeat(64), model, params)).not.toBe(base);
+    expect(workKey(sha, model, { ...params, classes: [] })).not.toBe(base);
+  });
+});
+
+describe('newRequestId', () => {
+  it('makes RFC 9562 version 7 UUIDs that sort by time', () => {
+    const a = newRequestId(1_700_000_000_000);
+    const b = newRequestId(1_700_000_000_001);
+    expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(a < b).toBe(true);
+    expect(newRequestId()).not.toBe(newRequestId());
+  });
+});

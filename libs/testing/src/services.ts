@@ -1,0 +1,64 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { Client } from 'pg';
+
+/** The Redis tests use (REDIS_URL, else the local one). */
+export function testRedisUrl(): string {
+  return process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+}
+
+/** The Postgres database tests use (TEST_DATABASE_URL, else the local `test` database). */
+export function testDatabaseUrl(): string {
+  return process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+}
+
+/** A fresh, unique name for a test's Redis prefix or Postgres schema. */
+export function uniqueName(label: string): string {
+  return `t_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+}
+
+/** Deletes every Redis key under a prefix (a test's cleanup). */
+export async function deleteRedisPrefix(redis: Redis, prefix: string): Promise<number> {
+  let cursor = '0';
+  let deleted = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length > 0) deleted += await redis.unlink(...keys);
+  } while (cursor !== '0');
+  return deleted;
+}
+
+/** A Redis connection for a test plus a fresh prefix, and a cleanup that removes both. */
+export async function redisForTest(label: string): Promise<{ redis: Redis; prefix: string; url: string; cleanup: () => Promise<void> }> {
+  const url = testRedisUrl();
+  const redis = new Redis(url, { maxRetriesPerRequest: null });
+  const prefix = uniqueName(label);
+  return {
+    redis,
+    prefix,
+    url,
+    cleanup: async () => {
+      await deleteRedisPrefix(redis, prefix);
+      redis.disconnect();
+    },
+  };
+}
+
+/** A fresh Postgres schema in the test database, and a cleanup that drops it. */
+export async function schemaForTest(label: string): Promise<{ url: string; schema: string; query: Client['query']; cleanup: () => Promise<void> }> {
+  const url = testDatabaseUrl();
+  const schema = uniqueName(label);
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  await client.query(`CREATE SCHEMA "${schema}"`);
+  return {
+    url,
+    schema,
+    query: client.query.bind(client) as Client['query'],
+    cleanup: async () => {
+      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await client.end();
+    },
+  };
+}
