@@ -1,1 +1,4 @@
-export {};
+export { ImageError, isImageError, type ImageErrorCode } from './image-error';
+export { probeImage, type ImageFormat, type ImageLimits, type ImageProbe } from './probe-image';
+export { formatBytes, formatMegapixels } from './units';
+export { type IccProfileKind, classifyIcc } from './formats/icc';

@@ -1,0 +1,172 @@
+import sharp from 'sharp';
+import { cutOff, type ImageHeader } from './formats/header';
+import { type IccProfileKind, classifyIcc } from './formats/icc';
+import { ftypBrands, isobmffIsComplete } from './formats/isobmff';
+import { jpegIsComplete, readJpegHeader } from './formats/jpeg';
+import { pngIsComplete, readPngHeader } from './formats/png';
+import { sniff } from './formats/sniff';
+import { readWebpHeader, webpIsComplete } from './formats/webp';
+import { ImageError } from './image-error';
+import { formatBytes, formatMegapixels } from './units';
+
+/** The most an image may weigh and hold; both come from configuration (MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS). */
+export interface ImageLimits {
+  maxBytes: number;
+  maxPixels: number;
+}
+
+/** The formats Argus decodes. */
+export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'tiff' | 'avif' | 'heif';
+
+/** What the header says about an image, before any pixel is decoded. */
+export interface ImageProbe {
+  format: ImageFormat;
+  /** Displayed width: EXIF orientation applied (a 425x640 photo tagged "rotate 90" is 640 wide). */
+  width: number;
+  /** Displayed height: EXIF orientation applied. */
+  height: number;
+  /** EXIF orientation, 1-8 (1 when there is none). */
+  orientation: number;
+  /** Channels as stored: 1 grey, 2 grey+alpha, 3 colour, 4 colour+alpha or CMYK. */
+  channels: number;
+  hasAlpha: boolean;
+  /** The embedded colour profile: none, sRGB (nothing to convert), or one that needs converting. */
+  icc: IccProfileKind;
+  bytes: number;
+}
+
+const SUPPORTED = 'send a JPEG, PNG, WebP, GIF, TIFF or AVIF image';
+
+/**
+ * Checks an upload from its header alone, without decoding pixels: size, format, dimensions,
+ * the pixel limit, and trailer checks that catch a cut-off upload. JPEG, PNG and WebP headers are
+ * read here in a few microseconds; the rarer formats ask sharp for their header.
+ */
+export async function probeImage(bytes: Buffer, limits: ImageLimits): Promise<ImageProbe> {
+  if (bytes.length === 0) throw new ImageError('empty_image', `the image is empty (0 bytes); ${SUPPORTED}`);
+  if (bytes.length > limits.maxBytes) {
+    throw new ImageError(
+      'payload_too_large',
+      `the image is ${formatBytes(bytes.length)}; the limit is ${formatBytes(limits.maxBytes)}. Send a smaller or more compressed file`,
+    );
+  }
+  const sniffed = sniff(bytes);
+  let format: ImageFormat;
+  let header: ImageHeader;
+  let complete: () => boolean = () => true;
+  switch (sniffed.kind) {
+    case 'jpeg': {
+      const h = readJpegHeader(bytes);
+      format = 'jpeg';
+      header = h;
+      complete = () => jpegIsComplete(bytes, h.scanStart);
+      break;
+    }
+    case 'png': {
+      const h = readPngHeader(bytes);
+      format = 'png';
+      header = h;
+      complete = () => pngIsComplete(bytes, h.dataStart);
+      break;
+    }
+    case 'webp':
+      format = 'webp';
+      header = readWebpHeader(bytes);
+      complete = () => webpIsComplete(bytes);
+      break;
+    case 'unsupported':
+      throw new ImageError('unsupported_image_type', `${sniffed.what} are not supported; ${SUPPORTED}`);
+    case 'gif':
+    case 'tiff':
+    case 'isobmff':
+    case 'unknown':
+      ({ format, header } = await probeWithSharp(bytes, sniffed.kind));
+      if (sniffed.kind === 'isobmff') complete = () => isobmffIsComplete(bytes);
+      break;
+  }
+  const turned = header.orientation >= 5;
+  const width = turned ? header.height : header.width;
+  const height = turned ? header.width : header.height;
+  if (width * height > limits.maxPixels) {
+    throw new ImageError(
+      'image_too_large',
+      `the image is ${width}x${height} = ${formatMegapixels(width * height)}; the limit is ${formatMegapixels(limits.maxPixels)}. Downscale it before sending`,
+    );
+  }
+  if (!complete()) throw cutOff(format.toUpperCase(), 'its end is missing', bytes.length);
+  return {
+    format,
+    width,
+    height,
+    orientation: header.orientation,
+    channels: header.channels,
+    hasAlpha: header.hasAlpha,
+    icc: header.icc,
+    bytes: bytes.length,
+  };
+}
+
+// The prebuilt sharp decodes AVIF but not HEVC-coded HEIF (patents); a libvips with libde265 does.
+const HEIC_DECODER = sharp.format.heif.input.fileSuffix?.includes('.heic') ?? false;
+
+async function probeWithSharp(
+  bytes: Buffer,
+  kind: 'gif' | 'tiff' | 'isobmff' | 'unknown',
+): Promise<{ format: ImageFormat; header: ImageHeader }> {
+  let meta: sharp.Metadata;
+  try {
+    // No pixel limit here: the limit is ours to report, with the image's real size in the message.
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch (cause) {
+    if (kind === 'unknown') {
+      throw new ImageError('not_an_image', `the data is not an image (no known image signature); ${SUPPORTED}`, { cause });
+    }
+    if (kind === 'isobmff') {
+      const brands = ftypBrands(bytes).join(', ');
+      throw new ImageError('unsupported_image_type', `this ISO media file (brands ${brands}) holds no decodable image; ${SUPPORTED}`, { cause });
+    }
+    throw new ImageError('corrupt_image', `the ${kind.toUpperCase()} header cannot be read (${reason(cause)}); re-save the image`, { cause });
+  }
+  const format = acceptedFormat(meta);
+  if (!format) {
+    const what = meta.format === 'heif' ? 'HEIC (HEVC-coded HEIF)' : (meta.format ?? 'this').toUpperCase();
+    throw new ImageError('unsupported_image_type', `${what} images are not supported; ${SUPPORTED}`);
+  }
+  const width = meta.width ?? 0;
+  const height = meta.height ?? 0;
+  if (width === 0 || height === 0) {
+    throw new ImageError('corrupt_image', `the ${format.toUpperCase()} header gives no size; re-save the image`);
+  }
+  const channels = meta.channels ?? 3;
+  return {
+    format,
+    header: {
+      width,
+      height,
+      orientation: meta.orientation ?? 1,
+      channels,
+      hasAlpha: meta.hasAlpha ?? false,
+      icc: classifyIcc(meta.icc),
+    },
+  };
+}
+
+function acceptedFormat(meta: sharp.Metadata): ImageFormat | undefined {
+  switch (meta.format) {
+    case 'jpeg':
+    case 'png':
+    case 'webp':
+    case 'gif':
+    case 'tiff':
+      return meta.format;
+    case 'heif':
+      if (meta.compression === 'av1') return 'avif';
+      return HEIC_DECODER ? 'heif' : undefined;
+    default:
+      return undefined;
+  }
+}
+
+function reason(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
