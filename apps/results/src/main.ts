@@ -1,19 +1,29 @@
-/**
- * This is not a production server yet!
- * This is only a minimal backend to get started.
- */
-
-import { Logger } from '@nestjs/common';
+import 'reflect-metadata';
+import { loadConfig } from '@argus/config';
+import { createLogger, NestLogger } from '@argus/observability';
 import { NestFactory } from '@nestjs/core';
-import { AppModule } from './app/app.module';
+import { type MicroserviceOptions, Transport } from '@nestjs/microservices';
+import { AppModule } from './app.module';
 
-async function bootstrap() {
-  const app = await NestFactory.create(AppModule);
-  const globalPrefix = 'api';
-  app.setGlobalPrefix(globalPrefix);
-  const port = process.env.PORT || 3000;
-  await app.listen(port);
-  Logger.log(`🚀 Application is running on: http://localhost:${port}/${globalPrefix}`);
+/**
+ * apps/results: owns Postgres. Consumes the results queue, answers the gateway's reads over TCP
+ * (@nestjs/microservices), and serves health and metrics over HTTP.
+ */
+async function bootstrap(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger('results', config.log);
+  const app = await NestFactory.create(AppModule.forRoot(config), { logger: new NestLogger(logger) });
+  app.enableShutdownHooks();
+  app.connectMicroservice<MicroserviceOptions>({
+    transport: Transport.TCP,
+    options: { host: config.results.host, port: config.results.rpcPort },
+  });
+  await app.startAllMicroservices();
+  await app.listen(config.results.port, config.results.host);
+  logger.info({ port: config.results.port, rpcPort: config.results.rpcPort }, 'results ready');
 }
 
-bootstrap();
+bootstrap().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  process.exit(1);
+});

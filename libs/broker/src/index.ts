@@ -4,3 +4,5 @@ export * from './scripts';
 export * from './redis';
 export * from './store';
 export * from './queues';
+export * from './broker.module';
+export * from './views';

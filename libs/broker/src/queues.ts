@@ -7,6 +7,7 @@ import {
 } from '@argus/contracts';
 import { type JobsOptions, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { createRedis } from './redis';
 
 export type DetectQueue = Queue<DetectJob, InferenceResult, typeof JobName.Detect>;
 export type ResultsQueue = Queue<ResultJob, void, ResultJob['kind']>;
@@ -71,7 +72,7 @@ export async function sendResult(queue: ResultsQueue, message: ResultJob): Promi
   await queue.add(message.kind, message, { jobId: id });
 }
 
-/** One listener for the detection queue's events (it holds its own blocking connection). */
-export function createDetectEvents(connection: Redis, prefix: string): QueueEvents {
-  return new QueueEvents(QueueName.Detect, { connection: connection.duplicate(), prefix });
+/** One listener for the detection queue's events, on its own blocking connection. */
+export function createDetectEvents(redisUrl: string, prefix: string, name: string): QueueEvents {
+  return new QueueEvents(QueueName.Detect, { connection: createRedis(redisUrl, { name, failFast: false }), prefix });
 }

@@ -18,7 +18,10 @@ const SCRIPTS = {
       local outcome = redis.call('GET', KEYS[1])
       redis.call('HSET', KEYS[3], 'record', ARGV[2])
       redis.call('EXPIRE', KEYS[3], ARGV[3])
-      if outcome then return outcome end
+      if outcome then
+        redis.call('HSET', KEYS[3], 'cached', '1')
+        return outcome
+      end
       redis.call('SADD', KEYS[2], ARGV[1])
       redis.call('EXPIRE', KEYS[2], ARGV[4])
       return false`,

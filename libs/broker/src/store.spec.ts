@@ -24,6 +24,7 @@ function record(sha: string): RequestRecord {
     bytes: 1000,
     model,
     params,
+    classLabels: null,
     priority: 'normal',
     correlationId: 'c-1',
     createdAt: new Date().toISOString(),
@@ -66,7 +67,8 @@ describe(ArgusStore.name, () => {
     const third = record('1'.repeat(64));
     expect(await store.admit(third)).toEqual({ ok: true, result });
     expect(await store.attachedRequests(first.workKey)).not.toContain(third.id);
-    expect((await store.getRequest(third.id))?.record.id).toBe(third.id);
+    expect(await store.getRequest(third.id)).toMatchObject({ record: { id: third.id }, cached: true });
+    expect(await store.getRequest(first.id)).toMatchObject({ record: { id: first.id }, cached: false });
   });
 
   it('keeps image bytes while any job holds them, then only for the retention time', async () => {

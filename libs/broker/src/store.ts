@@ -29,6 +29,8 @@ export interface RetentionOptions {
 export interface StoredRequest {
   record: RequestRecord;
   jobId?: string;
+  /** Answered from the cache at admission. */
+  cached: boolean;
 }
 
 /**
@@ -112,9 +114,9 @@ export class ArgusStore {
 
   /** A request's record as the gateway stored it, or null. */
   async getRequest(id: string): Promise<StoredRequest | null> {
-    const [record, jobId] = await this.redis.hmget(this.keys.request(id), 'record', 'jobId');
+    const [record, jobId, cached] = await this.redis.hmget(this.keys.request(id), 'record', 'jobId', 'cached');
     if (!record) return null;
-    return { record: RequestRecordSchema.parse(JSON.parse(record)), ...(jobId ? { jobId } : {}) };
+    return { record: RequestRecordSchema.parse(JSON.parse(record)), ...(jobId ? { jobId } : {}), cached: cached === '1' };
   }
 
   /** Several request records at once (missing ones are null). */

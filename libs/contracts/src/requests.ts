@@ -16,6 +16,8 @@ export const RequestRecordSchema = z.object({
   bytes: z.number().int().nonnegative(),
   model: ModelRefSchema,
   params: DetectParamsSchema,
+  /** The class filter as the client gave it (labels), for display. */
+  classLabels: z.array(z.string()).nullable(),
   priority: PrioritySchema,
   correlationId: z.string(),
   createdAt: z.string(),

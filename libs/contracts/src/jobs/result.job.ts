@@ -27,7 +27,9 @@ export const CachedResultJobSchema = z.object({
   kind: z.literal('cached'),
   workKey: z.string(),
   requestId: z.string(),
-  result: InferenceResultSchema,
+  /** The cached outcome: a result, or a remembered failure (a corrupt image sent again). */
+  result: InferenceResultSchema.optional(),
+  error: ErrorInfoSchema.optional(),
 });
 export const ResultJobSchema = z.discriminatedUnion('kind', [
   CompletedResultJobSchema,

@@ -1,0 +1,52 @@
+import { BrokerModule, REDIS } from '@argus/broker';
+import { ARGUS_CONFIG, type ArgusConfig, ConfigModule } from '@argus/config';
+import { HealthController, healthChecks, MetricsModule } from '@argus/observability';
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { MulterModule } from '@nestjs/platform-express';
+import type { Redis } from 'ioredis';
+import { memoryStorage } from 'multer';
+import { CompletionWaiter } from './detections/completion-waiter';
+import { DetectionStatus } from './detections/detection-status.service';
+import { DetectionsController } from './detections/detections.controller';
+import { DetectionsService } from './detections/detections.service';
+import { ErrorFilter } from './errors/error.filter';
+import { gatewayHealthChecks } from './health/gateway-health';
+import { ModelCatalog } from './models/model-catalog.service';
+import { ModelsController } from './models/models.controller';
+import { ResultsClient } from './results-client/results.client';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: ArgusConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        MetricsModule.forRoot('api-gateway'),
+        BrokerModule.forRoot({ app: 'api-gateway', failFast: true }),
+        MulterModule.registerAsync({
+          inject: [ARGUS_CONFIG],
+          useFactory: (c: ArgusConfig) => ({
+            storage: memoryStorage(),
+            limits: { fileSize: c.limits.maxImageBytes, files: 1, fields: 20, fieldSize: 16 * 1024, parts: 24 },
+          }),
+        }),
+      ],
+      controllers: [HealthController, DetectionsController, ModelsController],
+      providers: [
+        healthChecks({
+          inject: [REDIS, ResultsClient],
+          useFactory: (redis: Redis, results: ResultsClient) => gatewayHealthChecks(redis, results),
+        }),
+        { provide: APP_FILTER, useClass: ErrorFilter },
+        ResultsClient,
+        ModelCatalog,
+        CompletionWaiter,
+        DetectionsService,
+        DetectionStatus,
+      ],
+      exports: [ResultsClient],
+    };
+  }
+}

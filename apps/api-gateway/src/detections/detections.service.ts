@@ -1,0 +1,163 @@
+import {
+  ArgusStore,
+  DETECT_QUEUE,
+  type DetectQueue,
+  newRequestId,
+  type Outcome,
+  pendingView,
+  RESULTS_QUEUE,
+  type ResultsQueue,
+  sendResult,
+  sha256Hex,
+  workKey,
+} from '@argus/broker';
+import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
+import { BULLMQ_PRIORITY, type DetectJob, type DetectionView, JobName, type RequestRecord } from '@argus/contracts';
+import { probeImage } from '@argus/imaging';
+import { Metrics } from '@argus/observability';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ApiError, ERROR_STATUS } from '../errors/api-error';
+import { ModelCatalog } from '../models/model-catalog.service';
+import { CompletionWaiter } from './completion-waiter';
+import { detectParams, priorityOf, resolveClasses, type SubmitFields } from './submit-params';
+
+export interface Submission {
+  image: Buffer;
+  fields: SubmitFields;
+  correlationId: string;
+  /** Who is asking (an API key's id), for idempotency scoping. */
+  clientId: string;
+  idempotencyKey?: string;
+}
+
+/** An answer to a submission: the HTTP status and the request's view. */
+export interface SubmissionReply {
+  status: number;
+  view: DetectionView;
+}
+
+/**
+ * Admission of detection requests: checks the image and options, answers from the cache when
+ * it can, otherwise queues the work (sharing a job with identical requests in flight) and
+ * optionally waits for it.
+ */
+@Injectable()
+export class DetectionsService {
+  private readonly logger = new Logger(DetectionsService.name);
+
+  constructor(
+    @Inject(ARGUS_CONFIG) private readonly config: ArgusConfig,
+    private readonly store: ArgusStore,
+    private readonly catalog: ModelCatalog,
+    private readonly waiter: CompletionWaiter,
+    @Inject(DETECT_QUEUE) private readonly detectQueue: DetectQueue,
+    @Inject(RESULTS_QUEUE) private readonly resultsQueue: ResultsQueue,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async submit(submission: Submission): Promise<SubmissionReply> {
+    const started = performance.now();
+    const { image, fields } = submission;
+    const probe = await probeImage(image, { maxBytes: this.config.limits.maxImageBytes, maxPixels: this.config.limits.maxImagePixels });
+    const model = await this.catalog.resolve(fields.model ?? this.config.models.default);
+    const classes = resolveClasses(fields.classes, model);
+    const params = detectParams(fields, model, classes?.ids ?? null, this.config.defaults);
+    const priority = priorityOf(fields);
+    const sha256 = sha256Hex(image);
+    const key = workKey(sha256, { name: model.name, version: model.version }, params);
+    const record: RequestRecord = {
+      id: newRequestId(),
+      workKey: key,
+      sha256,
+      width: probe.width,
+      height: probe.height,
+      bytes: image.length,
+      model: { name: model.name, version: model.version },
+      params,
+      classLabels: classes?.labels ?? null,
+      priority,
+      correlationId: submission.correlationId,
+      createdAt: new Date().toISOString(),
+      ...(submission.clientId !== 'anonymous' ? { clientId: submission.clientId } : {}),
+    };
+    const waitMs = Math.min(fields.wait ?? 0, this.config.limits.maxWaitMs);
+
+    if (submission.idempotencyKey !== undefined) {
+      const earlier = await this.store.claimIdempotencyKey(submission.clientId, submission.idempotencyKey, record.id, `${key}:${priority}`);
+      if (earlier) {
+        if (earlier.fingerprint !== `${key}:${priority}`) {
+          throw new ApiError('idempotency_key_reused', 'This Idempotency-Key was used for a different request (another image, model or options)');
+        }
+        return this.replay(earlier.requestId, waitMs);
+      }
+    }
+
+    const outcome = await this.store.admit(record);
+    if (outcome) {
+      this.metrics.cacheLookups.inc({ result: 'hit' });
+      await sendResult(this.resultsQueue, {
+        kind: 'cached',
+        workKey: key,
+        requestId: record.id,
+        ...(outcome.ok ? { result: outcome.result } : { error: outcome.error }),
+      });
+      this.metrics.observeStage('cache_hit', performance.now() - started, model.name, model.version);
+      return this.reply(record, outcome, true);
+    }
+    this.metrics.cacheLookups.inc({ result: 'miss' });
+
+    const jobId = await this.enqueue(record, image);
+    this.logger.log({ msg: 'accepted', requestId: record.id, jobId, shared: jobId !== record.id, model: model.name, priority, bytes: image.length });
+    const finished = await this.waiter.wait(jobId, key, waitMs);
+    if (finished) return this.reply(record, finished, false);
+    return { status: 202, view: pendingView(record, 'queued') };
+  }
+
+  /** Queues the work, or joins the job already doing it; returns the job's id. */
+  private async enqueue(record: RequestRecord, image: Buffer): Promise<string> {
+    await this.store.holdImage(record.sha256, record.id, image);
+    const data: DetectJob = {
+      workKey: record.workKey,
+      sha256: record.sha256,
+      model: record.model,
+      params: record.params,
+      priority: record.priority,
+      requestId: record.id,
+      correlationId: record.correlationId,
+      enqueuedAt: Date.parse(record.createdAt),
+    };
+    const job = await this.detectQueue.add(JobName.Detect, data, {
+      jobId: record.id,
+      priority: BULLMQ_PRIORITY[record.priority],
+      deduplication: { id: record.workKey },
+    });
+    const jobId = job.id ?? record.id;
+    if (jobId !== record.id) {
+      // Identical work is already queued or running: ride on it, and let it hurry if we are in a hurry.
+      await this.store.releaseImage(record.sha256, record.id);
+      await this.promote(jobId, BULLMQ_PRIORITY[record.priority]);
+    }
+    await this.store.setRequestJob(record.id, jobId);
+    return jobId;
+  }
+
+  private async promote(jobId: string, priority: number): Promise<void> {
+    const job = await this.detectQueue.getJob(jobId);
+    if (job && job.priority > priority) {
+      await job.changePriority({ priority }).catch(() => undefined); // already active: nothing to gain
+    }
+  }
+
+  private async replay(requestId: string, waitMs: number): Promise<SubmissionReply> {
+    const stored = await this.store.getRequest(requestId);
+    if (!stored) throw new ApiError('not_found', 'The request this Idempotency-Key names has expired');
+    const outcome = (await this.store.getOutcome(stored.record.workKey)) ?? (stored.jobId ? await this.waiter.wait(stored.jobId, stored.record.workKey, waitMs) : null);
+    if (outcome) return this.reply(stored.record, outcome, stored.cached);
+    return { status: 202, view: pendingView(stored.record, 'queued') };
+  }
+
+  private reply(record: RequestRecord, outcome: Outcome, cached: boolean): SubmissionReply {
+    if (outcome.ok) return { status: 200, view: pendingView(record, 'completed', { result: outcome.result }, cached) };
+    return { status: ERROR_STATUS[outcome.error.code], view: pendingView(record, 'failed', { error: outcome.error }, cached) };
+  }
+}

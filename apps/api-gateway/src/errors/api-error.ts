@@ -1,0 +1,54 @@
+import type { ErrorBody, ErrorCode, ErrorInfo } from '@argus/contracts';
+
+/** The HTTP status of each error code. 4xx: the client can fix it; 5xx: we must. */
+export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
+  validation_failed: 400,
+  missing_image: 400,
+  empty_image: 400,
+  unknown_model: 422,
+  unknown_class: 422,
+  not_found: 404,
+  idempotency_key_reused: 409,
+  unauthorized: 401,
+  forbidden: 403,
+  rate_limited: 429,
+  payload_too_large: 413,
+  not_an_image: 415,
+  unsupported_image_type: 415,
+  truncated_image: 422,
+  corrupt_image: 422,
+  image_too_large: 422,
+  image_expired: 410,
+  deadline_exceeded: 504,
+  invalid_model: 500,
+  no_models: 503,
+  overloaded: 503,
+  unavailable: 503,
+  inference_failed: 500,
+  internal_error: 500,
+});
+
+/** An error the API answers with `{ error: { code, message } }` and the code's status. */
+export class ApiError extends Error {
+  readonly status: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly headers: Record<string, string> = {},
+    status?: number,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status ?? ERROR_STATUS[code];
+  }
+
+  /** The response body. */
+  body(): ErrorBody {
+    return { error: this.info() };
+  }
+
+  info(): ErrorInfo {
+    return { code: this.code, message: this.message };
+  }
+}

@@ -1,0 +1,44 @@
+import { ArgusStore } from '@argus/broker';
+import type { ModelInfo } from '@argus/contracts';
+import { Injectable } from '@nestjs/common';
+import { ApiError } from '../errors/api-error';
+
+const FRESH_MS = 1000;
+
+/**
+ * The models inference processes have published, cached for a second: every upload needs the
+ * model's version (part of the cache key) and labels, and Redis need not be asked each time.
+ */
+@Injectable()
+export class ModelCatalog {
+  private cache: { at: number; models: ModelInfo[] } | undefined;
+  private inflight: Promise<ModelInfo[]> | undefined;
+
+  constructor(private readonly store: ArgusStore) {}
+
+  /** Every published model. */
+  async list(): Promise<ModelInfo[]> {
+    if (this.cache && Date.now() - this.cache.at < FRESH_MS) return this.cache.models;
+    this.inflight ??= this.store
+      .listModels()
+      .then((models) => {
+        this.cache = { at: Date.now(), models };
+        return models;
+      })
+      .finally(() => {
+        this.inflight = undefined;
+      });
+    return this.inflight;
+  }
+
+  /** The model called `name`; 503 before any worker has published, 422 for an unknown name. */
+  async resolve(name: string): Promise<ModelInfo> {
+    const models = await this.list();
+    if (models.length === 0) {
+      throw new ApiError('no_models', 'No inference worker has published its models yet; retry shortly', { 'Retry-After': '5' });
+    }
+    const model = models.find((m) => m.name === name);
+    if (!model) throw new ApiError('unknown_model', `Unknown model "${name}"; available: ${models.map((m) => m.name).join(', ')}`);
+    return model;
+  }
+}

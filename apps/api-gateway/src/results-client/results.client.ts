@@ -1,0 +1,43 @@
+import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
+import { type DetectionListQuery, type DetectionPage, type DetectionView, ResultsRpc, type ResultsHealth } from '@argus/contracts';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { type ClientProxy, ClientProxyFactory, Transport } from '@nestjs/microservices';
+import { firstValueFrom, timeout } from 'rxjs';
+
+/** The gateway's only way to Postgres: questions to apps/results over TCP. */
+@Injectable()
+export class ResultsClient implements OnApplicationShutdown {
+  private readonly client: ClientProxy;
+  private readonly timeoutMs: number;
+
+  constructor(@Inject(ARGUS_CONFIG) config: ArgusConfig) {
+    this.client = ClientProxyFactory.create({
+      transport: Transport.TCP,
+      options: { host: config.results.rpcHost, port: config.results.rpcPort },
+    });
+    this.timeoutMs = config.results.rpcTimeoutMs;
+  }
+
+  /** A persisted detection, or null if apps/results has no row for it (yet). */
+  get(id: string): Promise<DetectionView | null> {
+    return this.ask<DetectionView | null>(ResultsRpc.GetDetection, { id });
+  }
+
+  /** A page of persisted detections. */
+  list(query: DetectionListQuery): Promise<DetectionPage> {
+    return this.ask<DetectionPage>(ResultsRpc.ListDetections, query);
+  }
+
+  /** apps/results' view of its database. */
+  health(): Promise<ResultsHealth> {
+    return this.ask<ResultsHealth>(ResultsRpc.Health, {});
+  }
+
+  private ask<T>(pattern: string, payload: unknown): Promise<T> {
+    return firstValueFrom(this.client.send<T>(pattern, payload).pipe(timeout(this.timeoutMs)));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.client.close();
+  }
+}

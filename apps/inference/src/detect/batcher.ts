@@ -1,0 +1,93 @@
+/** What one image got from a batched model run. */
+export interface BatchSlot {
+  output: Float32Array;
+  batchSize: number;
+  /** Time the image waited in the batcher for the model. */
+  waitMs: number;
+  /** Duration of the model run the image was part of. */
+  inferenceMs: number;
+}
+
+export interface BatcherOptions {
+  /** Largest batch to run at once (1 for models with a static batch dimension). */
+  maxBatchSize: number;
+  /** How long a ready image may wait for company while the model is idle. 0: never. */
+  maxWaitMs: number;
+}
+
+interface Pending {
+  tensor: Float32Array;
+  queuedAt: number;
+  resolve: (slot: BatchSlot) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Adaptive batching in front of one model. While the model is busy, ready images pile up; when it
+ * is free, everything waiting (up to the max) runs as one batch. A lone image on an idle model
+ * runs at once (unless `maxWaitMs` asks to wait for company), so batching never taxes low load —
+ * the seeds' lesson from TorchServe's batch_delay.
+ */
+export class Batcher {
+  private readonly pending: Pending[] = [];
+  private running = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly run: (tensors: Float32Array[]) => Promise<Float32Array[]>,
+    private readonly options: BatcherOptions,
+    private readonly onBatch: (size: number, ms: number) => void = () => undefined,
+  ) {}
+
+  /** Queues one preprocessed image and resolves with its output when its batch has run. */
+  infer(tensor: Float32Array): Promise<BatchSlot> {
+    return new Promise<BatchSlot>((resolve, reject) => {
+      this.pending.push({ tensor, queuedAt: performance.now(), resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Images waiting for the model right now. */
+  get depth(): number {
+    return this.pending.length;
+  }
+
+  private schedule(): void {
+    if (this.running) return; // the running batch drains the rest when it ends
+    if (this.pending.length >= this.options.maxBatchSize || this.options.maxWaitMs <= 0) {
+      this.start();
+      return;
+    }
+    this.timer ??= setTimeout(() => this.start(), this.options.maxWaitMs);
+  }
+
+  private start(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.running || this.pending.length === 0) return;
+    this.running = true;
+    const batch = this.pending.splice(0, this.options.maxBatchSize);
+    void this.execute(batch);
+  }
+
+  private async execute(batch: Pending[]): Promise<void> {
+    const startedAt = performance.now();
+    try {
+      const outputs = await this.run(batch.map((p) => p.tensor));
+      const inferenceMs = performance.now() - startedAt;
+      this.onBatch(batch.length, inferenceMs);
+      batch.forEach((p, i) => {
+        const output = outputs[i];
+        if (output) p.resolve({ output, batchSize: batch.length, waitMs: startedAt - p.queuedAt, inferenceMs });
+        else p.reject(new Error(`model returned ${outputs.length} outputs for a batch of ${batch.length}`));
+      });
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+    } finally {
+      this.running = false;
+      if (this.pending.length > 0) this.schedule();
+    }
+  }
+}

@@ -1,0 +1,122 @@
+import { ArgusStore, RESULTS_QUEUE, type ResultsQueue, sendResult } from '@argus/broker';
+import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
+import type { DetectJob, Detection, ErrorInfo, InferenceResult } from '@argus/contracts';
+import { Metrics } from '@argus/observability';
+import { postprocess, preprocess } from '@argus/vision';
+import { Inject, Injectable } from '@nestjs/common';
+import { ModelHost } from '../models/model-host.service';
+import { JobFailure } from './failure';
+
+/** Where a job stands in BullMQ, as far as the use case cares. */
+export interface JobContext {
+  jobId: string;
+  attempt: number;
+  /** When BullMQ created the job, and when this attempt became active (epoch ms). */
+  createdAt: number;
+  activeAt: number;
+}
+
+/**
+ * The detection use case: one job in, one result out, stored as the work's outcome and sent to
+ * apps/results. The worker around it only handles BullMQ (STYLE: thin workers).
+ */
+@Injectable()
+export class DetectService {
+  constructor(
+    @Inject(ARGUS_CONFIG) private readonly config: ArgusConfig,
+    private readonly models: ModelHost,
+    private readonly store: ArgusStore,
+    @Inject(RESULTS_QUEUE) private readonly results: ResultsQueue,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async detect(job: DetectJob, context: JobContext): Promise<InferenceResult> {
+    // Another job may have finished the same work a moment ago (it was created after that one
+    // released its de-duplication key): answer from the outcome instead of running the model.
+    const prior = await this.store.getOutcome(job.workKey);
+    if (prior) {
+      if (!prior.ok) throw new JobFailure(prior.error.code, prior.error.message);
+      await sendResult(this.results, { kind: 'completed', workKey: job.workKey, jobId: context.jobId, result: prior.result, attempts: context.attempt });
+      return prior.result;
+    }
+    if (job.deadline !== undefined && Date.now() > job.deadline) {
+      throw new JobFailure('deadline_exceeded', `The job waited past its deadline (${new Date(job.deadline).toISOString()}) and was not run`);
+    }
+
+    const model = this.models.get(job.model.name);
+    const { name, version } = model.info;
+    const fetchStart = performance.now();
+    const bytes = await this.store.getImage(job.sha256);
+    if (!bytes) {
+      throw new JobFailure('image_expired', 'The image bytes expired from Redis before the job ran; raise IMAGE_TTL_SECONDS or add workers');
+    }
+    const fetchMs = performance.now() - fetchStart;
+
+    const prepared = await preprocess(bytes, model.session.spec, {
+      maxBytes: this.config.limits.maxImageBytes,
+      maxPixels: this.config.limits.maxImagePixels,
+    });
+    const slot = await model.batcher.infer(prepared.tensor);
+    const postStart = performance.now();
+    const detections = postprocess(slot.output, model.session.spec, prepared, job.params).map(tidy);
+    const postprocessMs = performance.now() - postStart;
+
+    const finishedAt = Date.now();
+    const queueWait = Math.max(0, context.activeAt - job.enqueuedAt);
+    const result: InferenceResult = {
+      model: { name, version },
+      width: prepared.width,
+      height: prepared.height,
+      detections,
+      timings: {
+        queueWait: round(queueWait),
+        fetch: round(fetchMs),
+        preprocess: round(prepared.preprocessMs),
+        inference: round(slot.waitMs + slot.inferenceMs),
+        postprocess: round(postprocessMs),
+        total: round(finishedAt - job.enqueuedAt),
+        batchSize: slot.batchSize,
+      },
+      provider: model.session.provider,
+      finishedAt: new Date(finishedAt).toISOString(),
+    };
+
+    await this.store.finishWork(job, context.jobId, { ok: true, result });
+    await sendResult(this.results, { kind: 'completed', workKey: job.workKey, jobId: context.jobId, result, attempts: context.attempt });
+
+    this.metrics.observeStage('queue_wait', queueWait, name, version);
+    this.metrics.observeStage('fetch', fetchMs, name, version);
+    this.metrics.observeStage('preprocess', prepared.preprocessMs, name, version);
+    this.metrics.observeStage('inference', slot.inferenceMs, name, version);
+    this.metrics.observeStage('batch_wait', slot.waitMs, name, version);
+    this.metrics.observeStage('postprocess', postprocessMs, name, version);
+    return result;
+  }
+
+  /**
+   * Ends work that failed for good: the failure becomes the work's outcome (so identical requests
+   * in flight get it too) and goes to apps/results, which persists it for every attached request.
+   */
+  async fail(job: Pick<DetectJob, 'workKey' | 'sha256'>, context: JobContext, error: ErrorInfo, remember: boolean): Promise<void> {
+    const ttl = remember ? this.config.retention.negativeCacheTtlSeconds : 30;
+    await this.store.finishWork(job, context.jobId, { ok: false, error }, ttl);
+    await sendResult(this.results, {
+      kind: 'failed',
+      workKey: job.workKey,
+      jobId: context.jobId,
+      error,
+      attempts: context.attempt,
+      failedAt: new Date().toISOString(),
+    });
+  }
+}
+
+/** Scores to 4 decimals and pixels to 2: more digits are noise and bytes on every hop. */
+function tidy(d: Detection): Detection {
+  const px = (v: number) => Math.round(v * 100) / 100;
+  return { label: d.label, classId: d.classId, score: Math.round(d.score * 10000) / 10000, box: { x1: px(d.box.x1), y1: px(d.box.y1), x2: px(d.box.x2), y2: px(d.box.y2) } };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}

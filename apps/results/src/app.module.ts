@@ -1,0 +1,48 @@
+import { BrokerModule, createRedis, REDIS } from '@argus/broker';
+import { type ArgusConfig, ConfigModule } from '@argus/config';
+import { QueueName } from '@argus/contracts';
+import { HealthController, healthChecks, MetricsModule } from '@argus/observability';
+import { BullModule } from '@nestjs/bullmq';
+import { type DynamicModule, Module } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { DatabaseModule } from './database/database.module';
+import { DatabaseWatch } from './database/database-watch.service';
+import { resultsHealthChecks } from './health/results-health';
+import { PersistService } from './persist/persist.service';
+import { Reconciler } from './persist/reconciler.service';
+import { ResultsProcessor } from './persist/results.processor';
+import { DetectionsController } from './read/detections.controller';
+import { DetectionsService } from './read/detections.service';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: ArgusConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        MetricsModule.forRoot('results'),
+        BrokerModule.forRoot({ app: 'results', failFast: false }),
+        DatabaseModule,
+        BullModule.forRoot({
+          connection: createRedis(config.redis.url, { name: 'argus:results:worker', failFast: false }),
+          prefix: config.redis.prefix,
+        }),
+        BullModule.registerQueue({ name: QueueName.Results }),
+      ],
+      controllers: [HealthController, DetectionsController],
+      providers: [
+        PersistService,
+        ResultsProcessor,
+        DatabaseWatch,
+        Reconciler,
+        DetectionsService,
+        healthChecks({
+          inject: [DatabaseWatch, REDIS],
+          useFactory: (database: DatabaseWatch, redis: Redis) => resultsHealthChecks(database, redis),
+        }),
+      ],
+      exports: [DatabaseWatch],
+    };
+  }
+}

@@ -1,0 +1,71 @@
+import type { ResultsHealth } from '@argus/contracts';
+import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { ResultsProcessor } from '../persist/results.processor';
+
+const PROBE_MS = 1000;
+
+/**
+ * Watches Postgres. While it is unreachable the results worker is paused, so messages wait in
+ * Redis instead of using up their attempts; when it is back the worker resumes.
+ */
+@Injectable()
+export class DatabaseWatch implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(DatabaseWatch.name);
+  private timer: NodeJS.Timeout | undefined;
+  private healthy = true;
+  private pending = 0;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly processor: ResultsProcessor,
+  ) {}
+
+  onModuleInit(): void {
+    this.timer = setInterval(() => void this.probe(), PROBE_MS);
+    this.timer.unref();
+  }
+
+  /** Whether the last probe reached the database. */
+  get up(): boolean {
+    return this.healthy;
+  }
+
+  /** Database reachability and migration state, for readiness. */
+  async status(): Promise<ResultsHealth> {
+    const pending = await this.dataSource.showMigrations().then(
+      (has) => (has ? 1 : 0),
+      () => this.pending,
+    );
+    this.pending = pending;
+    return { database: this.healthy, migrations: { applied: this.dataSource.migrations.length - pending, pending } };
+  }
+
+  private async probe(): Promise<void> {
+    let ok: boolean;
+    try {
+      await Promise.race([
+        this.dataSource.query('SELECT 1'),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), PROBE_MS * 2).unref()),
+      ]);
+      ok = true;
+    } catch {
+      ok = false;
+    }
+    if (ok === this.healthy) return;
+    this.healthy = ok;
+    const worker = this.processor.worker;
+    if (!ok) {
+      this.logger.warn({ msg: 'database unreachable; pausing the results worker' });
+      // Do not wait for active jobs: they fail and come back with backoff.
+      await worker.pause(true);
+    } else {
+      this.logger.log({ msg: 'database is back; resuming the results worker' });
+      await worker.resume();
+    }
+  }
+
+  onApplicationShutdown(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+}

@@ -1,0 +1,66 @@
+import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
+import { type DynamicModule, Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { createDetectQueue, createResultsQueue, type DetectQueue, type ResultsQueue } from './queues';
+import { createRedis } from './redis';
+import { ArgusStore } from './store';
+
+/** Injection tokens of the broker's objects. */
+export const REDIS = Symbol('REDIS');
+export const DETECT_QUEUE = Symbol('DETECT_QUEUE');
+export const RESULTS_QUEUE = Symbol('RESULTS_QUEUE');
+
+@Injectable()
+class BrokerLifecycle implements OnApplicationShutdown {
+  constructor(
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(DETECT_QUEUE) private readonly detect: DetectQueue,
+    @Inject(RESULTS_QUEUE) private readonly results: ResultsQueue,
+  ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.allSettled([this.detect.close(), this.results.close()]);
+    this.redis.disconnect();
+  }
+}
+
+/**
+ * One Redis connection per app for Argus's own keys and the producers of both queues; workers
+ * and event listeners open their own blocking connections. `failFast` is for request paths (the
+ * gateway), which must answer 503 quickly when Redis is away rather than wait for it.
+ */
+@Global()
+@Module({})
+export class BrokerModule {
+  static forRoot(options: { app: string; failFast: boolean }): DynamicModule {
+    return {
+      module: BrokerModule,
+      providers: [
+        {
+          provide: REDIS,
+          inject: [ARGUS_CONFIG],
+          useFactory: (config: ArgusConfig) => createRedis(config.redis.url, { name: `argus:${options.app}`, failFast: options.failFast }),
+        },
+        {
+          provide: ArgusStore,
+          inject: [REDIS, ARGUS_CONFIG],
+          useFactory: (redis: Redis, config: ArgusConfig) => new ArgusStore(redis, config.redis.prefix, config.retention),
+        },
+        {
+          provide: DETECT_QUEUE,
+          inject: [REDIS, ARGUS_CONFIG],
+          useFactory: (redis: Redis, config: ArgusConfig) =>
+            createDetectQueue(redis, config.redis.prefix, { attempts: config.worker.attempts, backoffMs: config.worker.backoffMs }),
+        },
+        {
+          provide: RESULTS_QUEUE,
+          inject: [REDIS, ARGUS_CONFIG],
+          useFactory: (redis: Redis, config: ArgusConfig) =>
+            createResultsQueue(redis, config.redis.prefix, { attempts: config.worker.resultsAttempts, backoffMs: 200 }),
+        },
+        BrokerLifecycle,
+      ],
+      exports: [REDIS, ArgusStore, DETECT_QUEUE, RESULTS_QUEUE],
+    };
+  }
+}

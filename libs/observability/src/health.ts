@@ -1,0 +1,60 @@
+import { Controller, type FactoryProvider, Get, HttpCode, HttpStatus, Inject, Res } from '@nestjs/common';
+import type { Response } from 'express';
+
+/** One readiness check. `detail` says why when it fails (shown on /health/ready). */
+export interface HealthCheck {
+  name: string;
+  check(): Promise<{ ok: boolean; detail?: unknown }>;
+}
+
+/** Checks contributed by an app's modules; the readiness endpoint runs them all. */
+export const HEALTH_CHECKS = Symbol('HEALTH_CHECKS');
+
+/** Runs readiness checks with a timeout each, so one hung dependency cannot hang the probe. */
+export async function runHealthChecks(checks: readonly HealthCheck[], timeoutMs = 2000): Promise<{ ok: boolean; checks: Record<string, { ok: boolean; detail?: unknown }> }> {
+  const results = await Promise.all(
+    checks.map(async (c) => {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const outcome = await Promise.race([
+          c.check(),
+          new Promise<{ ok: boolean; detail?: unknown }>((resolve) => {
+            timer = setTimeout(() => resolve({ ok: false, detail: `no answer within ${timeoutMs} ms` }), timeoutMs);
+          }),
+        ]);
+        return [c.name, outcome] as const;
+      } catch (error) {
+        return [c.name, { ok: false, detail: error instanceof Error ? error.message : String(error) }] as const;
+      } finally {
+        if (timer) clearTimeout(timer);
+      }
+    }),
+  );
+  return { ok: results.every(([, r]) => r.ok), checks: Object.fromEntries(results) };
+}
+
+/** `/health/live` and `/health/ready`. Add it to an app's controllers with {@link healthChecks}. */
+@Controller('health')
+export class HealthController {
+  constructor(@Inject(HEALTH_CHECKS) private readonly checks: HealthCheck[]) {}
+
+  /** The process is up and its event loop turns. */
+  @Get('live')
+  @HttpCode(HttpStatus.OK)
+  live(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
+  /** Ready to take work: every dependency check passes. 503 with the reasons otherwise. */
+  @Get('ready')
+  async ready(@Res({ passthrough: true }) res: Response): Promise<unknown> {
+    const result = await runHealthChecks(this.checks);
+    res.status(result.ok ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE);
+    return { status: result.ok ? 'ok' : 'unavailable', checks: result.checks };
+  }
+}
+
+/** The provider of an app's readiness checks, built from its own services. */
+export function healthChecks(factory: Omit<FactoryProvider<HealthCheck[]>, 'provide'>): FactoryProvider<HealthCheck[]> {
+  return { provide: HEALTH_CHECKS, ...factory };
+}

@@ -1,0 +1,89 @@
+import { Controller, Get, Global, Header, Inject, Module, type DynamicModule } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Latency buckets in seconds, dense where Argus lives (2-100 ms). */
+export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** The Prometheus registry of one app, with the metrics every Argus app shares. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly stageSeconds: Histogram<'stage' | 'model' | 'version'>;
+  readonly batchSize: Histogram<'model'>;
+  readonly jobsTotal: Counter<'queue' | 'outcome' | 'code'>;
+  readonly cacheLookups: Counter<'result'>;
+  readonly modelInfo: Gauge<'model' | 'version' | 'provider' | 'requested'>;
+  readonly modelLoadSeconds: Gauge<'model' | 'phase'>;
+
+  constructor(readonly app: string) {
+    this.registry.setDefaultLabels({ app });
+    collectDefaultMetrics({ register: this.registry });
+    this.stageSeconds = new Histogram({
+      name: 'argus_stage_seconds',
+      help: 'Time spent in each stage of a detection (queue_wait, fetch, preprocess, inference, postprocess, persist, end_to_end).',
+      labelNames: ['stage', 'model', 'version'],
+      buckets: LATENCY_BUCKETS,
+      registers: [this.registry],
+    });
+    this.batchSize = new Histogram({
+      name: 'argus_batch_size',
+      help: 'Images per model run.',
+      labelNames: ['model'],
+      buckets: [1, 2, 3, 4, 6, 8, 12, 16, 24, 32],
+      registers: [this.registry],
+    });
+    this.jobsTotal = new Counter({
+      name: 'argus_jobs_total',
+      help: 'Jobs finished, by queue and outcome (completed, failed, retried) and error code.',
+      labelNames: ['queue', 'outcome', 'code'],
+      registers: [this.registry],
+    });
+    this.cacheLookups = new Counter({
+      name: 'argus_cache_lookups_total',
+      help: 'Result cache lookups at admission, by result (hit, miss).',
+      labelNames: ['result'],
+      registers: [this.registry],
+    });
+    this.modelInfo = new Gauge({
+      name: 'argus_model_info',
+      help: 'Models served by this process: 1 per model, labelled with version and the execution provider in use.',
+      labelNames: ['model', 'version', 'provider', 'requested'],
+      registers: [this.registry],
+    });
+    this.modelLoadSeconds = new Gauge({
+      name: 'argus_model_load_seconds',
+      help: 'Model load and warm-up time at start.',
+      labelNames: ['model', 'phase'],
+      registers: [this.registry],
+    });
+  }
+
+  /** Records a stage duration in milliseconds. */
+  observeStage(stage: string, ms: number, model = '', version = ''): void {
+    this.stageSeconds.observe({ stage, model, version }, ms / 1000);
+  }
+}
+
+@Controller()
+class MetricsController {
+  constructor(@Inject(Metrics) private readonly metrics: Metrics) {}
+
+  @Get('metrics')
+  @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
+  scrape(): Promise<string> {
+    return this.metrics.registry.metrics();
+  }
+}
+
+/** `/metrics` plus an injectable {@link Metrics} for the whole app. */
+@Global()
+@Module({})
+export class MetricsModule {
+  static forRoot(app: string): DynamicModule {
+    return {
+      module: MetricsModule,
+      controllers: [MetricsController],
+      providers: [{ provide: Metrics, useValue: new Metrics(app) }],
+      exports: [Metrics],
+    };
+  }
+}
