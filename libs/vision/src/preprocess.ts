@@ -1,0 +1,176 @@
+import { ImageError, type ImageLimits, type ImageProbe, probeImage } from '@argus/imaging';
+import sharp from 'sharp';
+import { messageOf } from './errors';
+import { type Letterbox, letterboxGeometry } from './letterbox';
+import type { ModelSpec } from './model-spec';
+
+/** One image ready for the model, and what is needed to map its boxes back. */
+export interface PreparedImage {
+  /** 3*H*W floats, planar (NCHW for one image), in the model's channel order and scale. */
+  tensor: Float32Array;
+  letterbox: Letterbox;
+  /** Displayed width (EXIF orientation applied). */
+  width: number;
+  /** Displayed height (EXIF orientation applied). */
+  height: number;
+  /** Probe + decode + resize + tensor fill, in milliseconds. */
+  preprocessMs: number;
+}
+
+/** How sharp decodes and resizes; the defaults are chosen and measured in docs/adr/0002. */
+export interface DecodeOptions {
+  kernel: keyof sharp.KernelEnum;
+  /** Let JPEG and WebP decode at 1/2, 1/4 or 1/8 size when the target is that much smaller. */
+  fastShrinkOnLoad: boolean;
+  /**
+   * Embedded ICC profiles: 'convert' always converts to sRGB through the profile (sharp's
+   * default); 'skip-srgb' skips the conversion when the profile is itself sRGB, where it changes
+   * no pixel by more than one level but costs more than the decode; 'ignore' never converts (as
+   * OpenCV, the training loader, does), which moves scores on Display P3 and grey-gamma photos.
+   */
+  icc: 'convert' | 'skip-srgb' | 'ignore';
+}
+
+export const DEFAULT_DECODE: Readonly<DecodeOptions> = Object.freeze({
+  kernel: 'lanczos3',
+  fastShrinkOnLoad: true,
+  icc: 'skip-srgb',
+});
+
+/** The grey both families were trained with in the letterbox border. */
+export const PAD_VALUE = 114;
+const PAD_RGB = { r: PAD_VALUE, g: PAD_VALUE, b: PAD_VALUE };
+
+// value -> float for each family, so the fill loop is one table read per sample.
+const RAW_0_255 = Float32Array.from({ length: 256 }, (_, v) => v);
+const UNIT_0_1 = Float32Array.from({ length: 256 }, (_, v) => v / 255);
+
+/**
+ * Decodes an image (EXIF orientation applied; grey, CMYK and alpha images become 3-channel
+ * sRGB; big JPEG/WebP decoded at reduced size by sharp's shrink-on-load), letterboxes it as the
+ * model family expects and fills `into` (or a new tensor). Throws ImageError: the probe's codes,
+ * corrupt_image when the pixels cannot be decoded.
+ */
+export async function preprocess(
+  bytes: Buffer,
+  spec: ModelSpec,
+  limits: ImageLimits,
+  into?: Float32Array,
+  decode: Readonly<DecodeOptions> = DEFAULT_DECODE,
+): Promise<PreparedImage> {
+  const started = performance.now();
+  const probe = await probeImage(bytes, limits);
+  const letterbox = letterboxGeometry(spec.family, probe.width, probe.height, spec.inputWidth, spec.inputHeight);
+  const plane = spec.inputWidth * spec.inputHeight;
+  const tensor = into ?? new Float32Array(3 * plane);
+  if (tensor.length !== 3 * plane) {
+    throw new RangeError(`tensor holds ${tensor.length} floats; ${spec.inputWidth}x${spec.inputHeight}x3 needs ${3 * plane}`);
+  }
+  let pixels: { data: Buffer; info: sharp.OutputInfo };
+  try {
+    pixels = await sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: 'error', ignoreIcc: skipIcc(decode, probe) })
+      .rotate()
+      .resize(letterbox.resizedWidth, letterbox.resizedHeight, {
+        fit: 'fill',
+        kernel: decode.kernel,
+        fastShrinkOnLoad: decode.fastShrinkOnLoad,
+      })
+      // Transparent areas become the letterbox grey, the colour the models know as "nothing
+      // here"; dropping alpha instead would expose whatever colour the editor left underneath.
+      .flatten({ background: PAD_RGB })
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+  } catch (cause) {
+    throw decodeError(cause, probe);
+  }
+  const { data, info } = pixels;
+  if (info.width !== letterbox.resizedWidth || info.height !== letterbox.resizedHeight) {
+    throw new Error(`sharp returned ${info.width}x${info.height}, not the ${letterbox.resizedWidth}x${letterbox.resizedHeight} asked for`);
+  }
+  fillTensor(tensor, data, info.channels, spec, letterbox);
+  return {
+    tensor,
+    letterbox,
+    width: probe.width,
+    height: probe.height,
+    preprocessMs: performance.now() - started,
+  };
+}
+
+/**
+ * Writes interleaved 8-bit pixels into the planar tensor at the letterbox position and pads the
+ * rest. One pass, no intermediate arrays: this loop is a measurable part of every request.
+ */
+function fillTensor(tensor: Float32Array, data: Buffer, channels: number, spec: ModelSpec, lb: Letterbox): void {
+  const width = spec.inputWidth;
+  const plane = width * spec.inputHeight;
+  const { padX, padY, resizedWidth: rw, resizedHeight: rh } = lb;
+  let lut: Float32Array;
+  let first: number;
+  let last: number;
+  switch (spec.family) {
+    case 'yolox': // BGR, 0..255
+      lut = RAW_0_255;
+      first = 2;
+      last = 0;
+      break;
+    case 'yolov8': // RGB, 0..1
+      lut = UNIT_0_1;
+      first = 0;
+      last = 2;
+      break;
+  }
+  if (channels < 3) first = last = 0;
+  const pad = lut === UNIT_0_1 ? PAD_VALUE / 255 : PAD_VALUE;
+  const p1 = plane;
+  const p2 = 2 * plane;
+  for (let y = 0; y < rh; y++) {
+    let src = y * rw * channels;
+    let dst = (padY + y) * width + padX;
+    const end = dst + rw;
+    for (; dst < end; dst++, src += channels) {
+      tensor[dst] = lut[data[src + first] as number] as number;
+      tensor[dst + p1] = lut[data[src + 1] as number] as number;
+      tensor[dst + p2] = lut[data[src + last] as number] as number;
+    }
+  }
+  for (let c = 0; c < 3; c++) {
+    const base = c * plane;
+    tensor.fill(pad, base, base + padY * width);
+    for (let y = padY; y < padY + rh; y++) {
+      const row = base + y * width;
+      if (padX > 0) tensor.fill(pad, row, row + padX);
+      tensor.fill(pad, row + padX + rw, row + width);
+    }
+    tensor.fill(pad, base + (padY + rh) * width, base + plane);
+  }
+}
+
+function skipIcc(decode: DecodeOptions, probe: ImageProbe): boolean {
+  switch (decode.icc) {
+    case 'convert':
+      return false;
+    case 'ignore':
+      return true;
+    case 'skip-srgb':
+      return probe.icc === 'srgb';
+  }
+}
+
+function decodeError(cause: unknown, probe: ImageProbe): ImageError {
+  const message = messageOf(cause);
+  const format = probe.format.toUpperCase();
+  if (/exceeds pixel limit/i.test(message)) {
+    return new ImageError('image_too_large', `the ${format} image is over the pixel limit (${message}); downscale it before sending`, { cause });
+  }
+  // libjpeg's "premature end of data segment" is damage inside the data, not a short file.
+  if (/premature end of (jpeg )?file|truncat|unexpected end|not enough data/i.test(message)) {
+    return new ImageError('truncated_image', `the ${format} image is cut off (${firstLine(message)}); send the whole file`, { cause });
+  }
+  return new ImageError('corrupt_image', `the ${format} image cannot be decoded (${firstLine(message)}); it is damaged, re-save it`, { cause });
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0]?.trim() ?? s;
+}

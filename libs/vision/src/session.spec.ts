@@ -1,0 +1,101 @@
+import { ModelInfoSchema } from '@argus/contracts';
+import { testImage, testModelRepository } from '@argus/testing';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ModelError } from './errors';
+import { type ModelEntry, scanModelRepository } from './model-repository';
+import { preprocess } from './preprocess';
+import { DetectorSession, type SessionOptions } from './session';
+
+const OPTIONS: SessionOptions = { executionProviders: ['cpu'], intraOpThreads: 1, interOpThreads: 1, warmupRuns: 1, maxBatchSize: 4 };
+const LIMITS = { maxBytes: 20 * 1024 * 1024, maxPixels: 100_000_000 };
+const PHOTOS = ['bus.jpg', 'zidane.jpg', 'darknet-dog.jpg', 'darknet-horses.png', 'coco-000000000139-livingroom.jpg'];
+
+describe(DetectorSession.name, () => {
+  let entries: ModelEntry[];
+  const entry = (name: string) => entries.find((e) => e.name === name) as ModelEntry;
+  beforeAll(async () => {
+    entries = await scanModelRepository(testModelRepository());
+  });
+
+  describe('yolox-nano (dynamic batch)', () => {
+    let session: DetectorSession;
+    beforeAll(async () => {
+      session = await DetectorSession.create(entry('yolox-nano'), { ...OPTIONS, executionProviders: ['cuda', 'cpu'] });
+    });
+    afterAll(() => session.release());
+
+    it('reports the provider that actually runs it, and why the others did not', () => {
+      expect(session.requestedProviders).toEqual(['cuda', 'cpu']);
+      // On a machine where the CUDA provider loads, it is the one reported; here it does not.
+      if (session.provider === 'cpu') expect(session.fallbackReasons).toEqual([expect.stringMatching(/^cuda: /)]);
+      else expect(session.provider).toBe('cuda');
+    });
+
+    it('reads its layout from the model and batches up to maxBatchSize', () => {
+      expect(session.spec).toMatchObject({ family: 'yolox', inputWidth: 416, dynamicBatch: true, numAnchors: 3549 });
+      expect(session.maxBatchSize).toBe(4);
+      expect(session.notes).toEqual([]);
+    });
+
+    it('publishes a valid ModelInfo', () => {
+      const info = session.info();
+      expect(ModelInfoSchema.omit({ updatedAt: true }).parse(info)).toEqual(info);
+      expect(info).toMatchObject({ name: 'yolox-nano', version: 'eddfef33eb8c', maxBatchSize: 4, requestedProviders: ['cuda', 'cpu'] });
+      expect(info.loadMs).toBeGreaterThan(0);
+      expect(info.warmupMs).toBeGreaterThan(0);
+    });
+
+    it('gives bit-identical outputs in a batch and one by one (chunks of maxBatchSize)', async () => {
+      const tensors = await Promise.all(PHOTOS.map(async (f) => (await preprocess(readFileSync(testImage(f)), session.spec, LIMITS)).tensor));
+      const batched = await session.run(tensors);
+      expect(batched).toHaveLength(PHOTOS.length);
+      const bytes = (a: Float32Array | undefined) => Buffer.from(a?.buffer ?? new ArrayBuffer(0), a?.byteOffset, a?.byteLength);
+      for (const [i, tensor] of tensors.entries()) {
+        const [single] = await session.run([tensor]);
+        expect(batched[i]?.length).toBe(3549 * 85);
+        expect(bytes(batched[i]).equals(bytes(single))).toBe(true);
+      }
+    });
+
+    it('refuses a tensor of the wrong size', async () => {
+      await expect(session.run([new Float32Array(12)])).rejects.toMatchObject({ code: 'inference_failed' });
+    });
+  });
+
+  describe('yolov8n-int8 (static batch 1)', () => {
+    let session: DetectorSession;
+    beforeAll(async () => {
+      session = await DetectorSession.create(entry('yolov8n-int8'), { ...OPTIONS, maxBatchSize: 8 });
+    });
+    afterAll(() => session.release());
+
+    it('runs one image at a time whatever maxBatchSize says', async () => {
+      expect(session.spec).toMatchObject({ family: 'yolov8', dynamicBatch: false, inputWidth: 640 });
+      expect(session.maxBatchSize).toBe(1);
+      expect(session.provider).toBe('cpu');
+      const blank = new Float32Array(3 * 640 * 640);
+      const outputs = await session.run([blank, blank, blank]);
+      expect(outputs.map((o) => o.length)).toEqual([84 * 8400, 84 * 8400, 84 * 8400]);
+    });
+  });
+
+  describe('refuses', () => {
+    let dir: string;
+    beforeEach(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'argus-session-'));
+    });
+    afterEach(() => rm(dir, { recursive: true, force: true }));
+
+    it('a file that is not an ONNX model, naming every provider tried', async () => {
+      await mkdir(join(dir, 'broken'));
+      await writeFile(join(dir, 'broken', 'model.onnx'), 'not a model');
+      const [broken] = (await scanModelRepository(dir)) as [ModelEntry];
+      const e: unknown = await DetectorSession.create(broken, { ...OPTIONS, executionProviders: ['nope', 'cpu'] }).catch((err: unknown) => err);
+      expect(e).toBeInstanceOf(ModelError);
+      expect(e).toMatchObject({ code: 'invalid_model', message: expect.stringMatching(/broken.*nope: .*cpu: /s) });
+    });
+  });
+});

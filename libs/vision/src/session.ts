@@ -1,0 +1,210 @@
+import type { ModelInfo } from '@argus/contracts';
+import * as ort from 'onnxruntime-node';
+import { ModelError, messageOf } from './errors';
+import type { ModelEntry } from './model-repository';
+import { type ModelSpec, type TensorIo, describeModel } from './model-spec';
+
+/** How a session is created: from configuration (EXECUTION_PROVIDERS, INTRA_OP_THREADS, ...). */
+export interface SessionOptions {
+  /** In order of preference, e.g. ['cuda', 'cpu']. */
+  executionProviders: string[];
+  /** 0 lets ONNX Runtime decide. */
+  intraOpThreads: number;
+  /** 0 lets ONNX Runtime decide. */
+  interOpThreads: number;
+  warmupRuns: number;
+  /** Largest batch run at once when the batch dimension is dynamic. */
+  maxBatchSize: number;
+}
+
+interface Loaded {
+  session: ort.InferenceSession;
+  provider: string;
+  fallbackReasons: string[];
+}
+
+/** One loaded, warmed-up model; runs batches when its batch dimension is dynamic. */
+export class DetectorSession {
+  private constructor(
+    readonly entry: ModelEntry,
+    readonly spec: ModelSpec,
+    private readonly session: ort.InferenceSession,
+    /** The provider that actually runs the model, not merely the one asked for. */
+    readonly provider: string,
+    readonly requestedProviders: string[],
+    /** Why each provider tried before {@link provider} could not be used. */
+    readonly fallbackReasons: string[],
+    readonly maxBatchSize: number,
+    readonly loadMs: number,
+    readonly warmupMs: number,
+    /** Things found while loading that an operator should know (e.g. a batch dimension that does not batch). */
+    readonly notes: string[],
+  ) {}
+
+  /** Loads a model, recognises its layout, warms it up (and checks batching) and measures both. */
+  static async create(entry: ModelEntry, options: SessionOptions): Promise<DetectorSession> {
+    const requested = options.executionProviders.length > 0 ? [...options.executionProviders] : ['cpu'];
+    const started = performance.now();
+    const { session, provider, fallbackReasons } = await load(entry, requested, options);
+    let spec: ModelSpec;
+    try {
+      spec = describeModel({ inputs: io(session.inputMetadata), outputs: io(session.outputMetadata) }, entry.overrides);
+    } catch (e) {
+      await session.release();
+      throw e instanceof ModelError ? new ModelError(e.code, `${entry.name} (${entry.path}): ${e.message}`, { cause: e }) : e;
+    }
+    const loadMs = performance.now() - started;
+    const notes: string[] = [];
+    const warmupStarted = performance.now();
+    let maxBatchSize = 1;
+    try {
+      for (let i = 0; i < Math.max(1, options.warmupRuns); i++) await runBatch(session, spec, [blank(spec)], 1);
+      if (spec.dynamicBatch && options.maxBatchSize > 1) {
+        maxBatchSize = await checkBatching(session, spec, options.maxBatchSize, notes);
+      }
+    } catch (e) {
+      await session.release();
+      throw new ModelError('invalid_model', `${entry.name}: the warm-up run failed: ${messageOf(e)}`, { cause: e });
+    }
+    // A declared dynamic batch that failed the check is reported as static: that is how it runs.
+    const batches = spec.dynamicBatch && (options.maxBatchSize <= 1 || maxBatchSize > 1);
+    return new DetectorSession(
+      entry,
+      { ...spec, dynamicBatch: batches },
+      session,
+      provider,
+      requested,
+      fallbackReasons,
+      maxBatchSize,
+      loadMs,
+      performance.now() - warmupStarted,
+      notes,
+    );
+  }
+
+  /**
+   * Runs images through the model: as batches of up to maxBatchSize when the batch dimension is
+   * dynamic, else one by one. Returns one output per input (views into the batch output).
+   */
+  async run(tensors: Float32Array[]): Promise<Float32Array[]> {
+    const size = 3 * this.spec.inputWidth * this.spec.inputHeight;
+    for (const t of tensors) {
+      if (t.length !== size) {
+        throw new ModelError('inference_failed', `an input tensor holds ${t.length} floats; ${this.entry.name} takes ${size}`);
+      }
+    }
+    const outputs: Float32Array[] = [];
+    for (let i = 0; i < tensors.length; i += this.maxBatchSize) {
+      const chunk = tensors.slice(i, i + this.maxBatchSize);
+      try {
+        outputs.push(...(await runBatch(this.session, this.spec, chunk, chunk.length)));
+      } catch (e) {
+        if (e instanceof ModelError) throw e;
+        throw new ModelError('inference_failed', `${this.entry.name} failed on a batch of ${chunk.length}: ${messageOf(e)}`, { cause: e });
+      }
+    }
+    return outputs;
+  }
+
+  /** What the inference app publishes about this model (ModelInfo without updatedAt). */
+  info(): Omit<ModelInfo, 'updatedAt'> {
+    const { confidence, iou, maxDetections } = this.entry.overrides;
+    const defaults = { confidence, iou, maxDetections };
+    const hasDefaults = Object.values(defaults).some((v) => v !== undefined);
+    return {
+      name: this.entry.name,
+      version: this.entry.version,
+      family: this.spec.family,
+      input: { width: this.spec.inputWidth, height: this.spec.inputHeight },
+      dynamicBatch: this.spec.dynamicBatch,
+      maxBatchSize: this.maxBatchSize,
+      labels: [...this.spec.labels],
+      provider: this.provider,
+      requestedProviders: [...this.requestedProviders],
+      ...(hasDefaults ? { defaults: JSON.parse(JSON.stringify(defaults)) as typeof defaults } : {}),
+      loadMs: this.loadMs,
+      warmupMs: this.warmupMs,
+    };
+  }
+
+  /** Frees the ONNX Runtime session. */
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/**
+ * Tries each requested provider ALONE, in order: asked for ['cuda', 'cpu'], ONNX Runtime would
+ * otherwise quietly run everything on CPU and we could not say which one runs the model.
+ */
+async function load(entry: ModelEntry, requested: string[], options: SessionOptions): Promise<Loaded> {
+  const fallbackReasons: string[] = [];
+  for (const provider of requested) {
+    try {
+      const session = await ort.InferenceSession.create(entry.path, {
+        executionProviders: [provider],
+        graphOptimizationLevel: 'all',
+        ...(options.intraOpThreads > 0 ? { intraOpNumThreads: options.intraOpThreads } : {}),
+        ...(options.interOpThreads > 0 ? { interOpNumThreads: options.interOpThreads } : {}),
+        // Warnings (e.g. nodes placed on CPU under CUDA) go to stderr, never into a CLI's stdout.
+        logSeverityLevel: 3,
+      });
+      return { session, provider, fallbackReasons };
+    } catch (e) {
+      fallbackReasons.push(`${provider}: ${messageOf(e)}`);
+    }
+  }
+  throw new ModelError(
+    'invalid_model',
+    `${entry.name} (${entry.path}) could not be loaded with ${requested.join(', ')}: ${fallbackReasons.join('; ')}`,
+  );
+}
+
+function io(list: readonly ort.InferenceSession.ValueMetadata[]): TensorIo[] {
+  return list.map((m) => ({ name: m.name, shape: m.isTensor ? [...m.shape] : [] }));
+}
+
+function blank(spec: ModelSpec): Float32Array {
+  return new Float32Array(3 * spec.inputWidth * spec.inputHeight).fill(0.5);
+}
+
+/**
+ * A batch of n must come back as n outputs of the head's shape. A model whose batch dimension was
+ * made symbolic without fixing its reshapes folds the batch into the anchors instead; such a
+ * model is run one image at a time, and the reason is kept in the notes.
+ */
+async function checkBatching(session: ort.InferenceSession, spec: ModelSpec, maxBatchSize: number, notes: string[]): Promise<number> {
+  const one = blank(spec);
+  try {
+    await runBatch(session, spec, Array.from({ length: maxBatchSize }, () => one), maxBatchSize);
+    return maxBatchSize;
+  } catch (e) {
+    notes.push(`batch of ${maxBatchSize} failed (${messageOf(e)}); running one image at a time`);
+  }
+  return 1;
+}
+
+async function runBatch(session: ort.InferenceSession, spec: ModelSpec, tensors: Float32Array[], n: number): Promise<Float32Array[]> {
+  const size = 3 * spec.inputWidth * spec.inputHeight;
+  let data: Float32Array;
+  if (n === 1 && tensors[0]) data = tensors[0];
+  else {
+    data = new Float32Array(n * size);
+    tensors.forEach((t, i) => data.set(t, i * size));
+  }
+  const input = new ort.Tensor('float32', data, [n, 3, spec.inputHeight, spec.inputWidth]);
+  const result = await session.run({ [spec.inputName]: input });
+  const output = result[spec.outputName];
+  if (!output) throw new ModelError('inference_failed', `the model returned no output "${spec.outputName}"`);
+  // Checked by type name, not instanceof: the array may come from another realm (Jest, workers).
+  if (output.type !== 'float32') throw new ModelError('inference_failed', `output "${spec.outputName}" is ${output.type}, not float32`);
+  const values = output.data as Float32Array;
+  const perImage = spec.numAnchors * (spec.numClasses + (spec.family === 'yolox' ? 5 : 4));
+  if (output.dims[0] !== n || values.length !== n * perImage) {
+    throw new ModelError(
+      'inference_failed',
+      `output "${spec.outputName}" is [${output.dims.join(', ')}] for a batch of ${n}; expected ${n} x ${perImage} values`,
+    );
+  }
+  return Array.from({ length: n }, (_, i) => values.subarray(i * perImage, (i + 1) * perImage));
+}
