@@ -1,4 +1,4 @@
 export { ImageError, isImageError, type ImageErrorCode } from './image-error';
 export { probeImage, type ImageFormat, type ImageLimits, type ImageProbe } from './probe-image';
-export { formatBytes, formatMegapixels } from './units';
+export { formatBytes, formatMegapixels, formatOverLimit } from './units';
 export { type IccProfileKind, classifyIcc } from './formats/icc';

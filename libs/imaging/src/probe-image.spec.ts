@@ -171,6 +171,13 @@ describe(probeImage.name, () => {
       expect(process.memoryUsage().rss - started).toBeLessThan(64 * 1024 * 1024);
     });
 
+    it('gives exact counts when rounding would make the size look like the limit', async () => {
+      const e = await probeError(photo('zidane.jpg'), { ...LIMITS, maxPixels: 1280 * 720 - 1 });
+      expect(e.message).toContain('1280x720 = 921600 pixels; the limit is 921599 pixels');
+      const bytes = photo('zidane.jpg');
+      expect((await probeError(bytes, { ...LIMITS, maxBytes: bytes.length - 1 })).message).toContain(`${bytes.length} bytes; the limit is ${bytes.length - 1} bytes`);
+    });
+
     it('checks the pixel limit on the displayed size', async () => {
       const bytes = await small().withMetadata({ orientation: 6 }).jpeg().toBuffer();
       expect((await probeError(bytes, { ...LIMITS, maxPixels: 64 * 36 - 1 })).code).toBe('image_too_large');

@@ -7,7 +7,7 @@ import { pngIsComplete, readPngHeader } from './formats/png';
 import { sniff } from './formats/sniff';
 import { readWebpHeader, webpIsComplete } from './formats/webp';
 import { ImageError } from './image-error';
-import { formatBytes, formatMegapixels } from './units';
+import { formatBytes, formatMegapixels, formatOverLimit } from './units';
 
 /** The most an image may weigh and hold; both come from configuration (MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS). */
 export interface ImageLimits {
@@ -45,10 +45,8 @@ const SUPPORTED = 'send a JPEG, PNG, WebP, GIF, TIFF or AVIF image';
 export async function probeImage(bytes: Buffer, limits: ImageLimits): Promise<ImageProbe> {
   if (bytes.length === 0) throw new ImageError('empty_image', `the image is empty (0 bytes); ${SUPPORTED}`);
   if (bytes.length > limits.maxBytes) {
-    throw new ImageError(
-      'payload_too_large',
-      `the image is ${formatBytes(bytes.length)}; the limit is ${formatBytes(limits.maxBytes)}. Send a smaller or more compressed file`,
-    );
+    const [size, limit] = formatOverLimit(bytes.length, limits.maxBytes, formatBytes, 'bytes');
+    throw new ImageError('payload_too_large', `the image is ${size}; the limit is ${limit}. Send a smaller or more compressed file`);
   }
   const sniffed = sniff(bytes);
   let format: ImageFormat;
@@ -88,10 +86,8 @@ export async function probeImage(bytes: Buffer, limits: ImageLimits): Promise<Im
   const width = turned ? header.height : header.width;
   const height = turned ? header.width : header.height;
   if (width * height > limits.maxPixels) {
-    throw new ImageError(
-      'image_too_large',
-      `the image is ${width}x${height} = ${formatMegapixels(width * height)}; the limit is ${formatMegapixels(limits.maxPixels)}. Downscale it before sending`,
-    );
+    const [pixels, limit] = formatOverLimit(width * height, limits.maxPixels, formatMegapixels, 'pixels');
+    throw new ImageError('image_too_large', `the image is ${width}x${height} = ${pixels}; the limit is ${limit}. Downscale it before sending`);
   }
   if (!complete()) throw cutOff(format.toUpperCase(), 'its end is missing', bytes.length);
   return {

@@ -10,8 +10,13 @@ export function formatMegapixels(pixels: number): string {
   return `${trim(pixels / 1e6)} Mpx`;
 }
 
+/** Two sizes for "X; the limit is Y": exact counts when rounding would make them look equal. */
+export function formatOverLimit(value: number, limit: number, format: (n: number) => string, unit: string): [string, string] {
+  const [a, b] = [format(value), format(limit)];
+  return a === b ? [`${value} ${unit}`, `${limit} ${unit}`] : [a, b];
+}
+
 function trim(v: number): string {
-  // One decimal is enough for a person; never round a value over the limit down to the limit.
   const s = v.toFixed(1);
   return s.endsWith('.0') ? s.slice(0, -2) : s;
 }

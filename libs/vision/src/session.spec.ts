@@ -1,7 +1,7 @@
 import { ModelInfoSchema } from '@argus/contracts';
 import { testImage, testModelRepository } from '@argus/testing';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ModelError } from './errors';
@@ -80,6 +80,22 @@ describe(DetectorSession.name, () => {
       const outputs = await session.run([blank, blank, blank]);
       expect(outputs.map((o) => o.length)).toEqual([84 * 8400, 84 * 8400, 84 * 8400]);
     });
+  });
+
+  it('publishes model.json defaults and labels', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'argus-session-'));
+    try {
+      await mkdir(join(dir, 'tuned'));
+      await symlink(entry('yolox-nano').path, join(dir, 'tuned', 'model.onnx'));
+      await writeFile(join(dir, 'tuned', 'model.json'), JSON.stringify({ confidence: 0.4, maxDetections: 20 }));
+      const [tuned] = (await scanModelRepository(dir)) as [ModelEntry];
+      const session = await DetectorSession.create(tuned, { ...OPTIONS, maxBatchSize: 1 });
+      expect(session.info()).toMatchObject({ name: 'tuned', defaults: { confidence: 0.4, maxDetections: 20 }, maxBatchSize: 1 });
+      expect(session.info().defaults).not.toHaveProperty('iou');
+      await session.release();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   describe('refuses', () => {

@@ -12,6 +12,7 @@ export interface SessionOptions {
   intraOpThreads: number;
   /** 0 lets ONNX Runtime decide. */
   interOpThreads: number;
+  /** Runs at load before the session is handed out; at least one is always made. */
   warmupRuns: number;
   /** Largest batch run at once when the batch dimension is dynamic. */
   maxBatchSize: number;
@@ -109,8 +110,12 @@ export class DetectorSession {
   /** What the inference app publishes about this model (ModelInfo without updatedAt). */
   info(): Omit<ModelInfo, 'updatedAt'> {
     const { confidence, iou, maxDetections } = this.entry.overrides;
-    const defaults = { confidence, iou, maxDetections };
-    const hasDefaults = Object.values(defaults).some((v) => v !== undefined);
+    const defaults = {
+      ...(confidence !== undefined ? { confidence } : {}),
+      ...(iou !== undefined ? { iou } : {}),
+      ...(maxDetections !== undefined ? { maxDetections } : {}),
+    };
+    const hasDefaults = Object.keys(defaults).length > 0;
     return {
       name: this.entry.name,
       version: this.entry.version,
@@ -121,7 +126,7 @@ export class DetectorSession {
       labels: [...this.spec.labels],
       provider: this.provider,
       requestedProviders: [...this.requestedProviders],
-      ...(hasDefaults ? { defaults: JSON.parse(JSON.stringify(defaults)) as typeof defaults } : {}),
+      ...(hasDefaults ? { defaults } : {}),
       loadMs: this.loadMs,
       warmupMs: this.warmupMs,
     };
