@@ -121,8 +121,10 @@ function fillTensor(tensor: Float32Array, data: Buffer, channels: number, spec: 
       last = 2;
       break;
   }
-  if (channels < 3) first = last = 0;
-  const pad = lut === UNIT_0_1 ? PAD_VALUE / 255 : PAD_VALUE;
+  // sharp is asked for sRGB, so 3 channels; a grey result would still fill all three planes.
+  let middle = 1;
+  if (channels < 3) first = middle = last = 0;
+  const pad = lut[PAD_VALUE] as number;
   const p1 = plane;
   const p2 = 2 * plane;
   for (let y = 0; y < rh; y++) {
@@ -131,7 +133,7 @@ function fillTensor(tensor: Float32Array, data: Buffer, channels: number, spec: 
     const end = dst + rw;
     for (; dst < end; dst++, src += channels) {
       tensor[dst] = lut[data[src + first] as number] as number;
-      tensor[dst + p1] = lut[data[src + 1] as number] as number;
+      tensor[dst + p1] = lut[data[src + middle] as number] as number;
       tensor[dst + p2] = lut[data[src + last] as number] as number;
     }
   }
