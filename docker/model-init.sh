@@ -11,14 +11,18 @@
 # Environment:
 #   MODEL_DIR              where the models go (default /models)
 #   MODEL_NAME             the folder the downloader writes (default yolox-nano)
-#   MODEL_SHA256           pin the expected sha256; empty: the downloader's own pin applies
+#   MODEL_SHA256           the expected sha256. Set it in production: the downloader pins no
+#                          checksum for the upstream file, so without it the first download is
+#                          trusted as is (its sha256 is recorded and guards the file from then on)
+#   MODEL_URL              fetch from this URL instead of the upstream release (a mirror, file://)
 #   MODEL_DOWNLOAD_SCRIPT  the downloader (default /opt/argus/download-models.mjs, the repo's
-#                          tools/scripts/download-models.mjs: --dir DIR [--sha256 HEX])
+#                          tools/scripts/download-models.mjs: --dir DIR [--sha256 HEX] [--url URL])
 set -eu
 
 dir="${MODEL_DIR:-/models}"
 name="${MODEL_NAME:-yolox-nano}"
 pin="${MODEL_SHA256:-}"
+url="${MODEL_URL:-}"
 script="${MODEL_DOWNLOAD_SCRIPT:-/opt/argus/download-models.mjs}"
 target="$dir/$name/model.onnx"
 record="$target.sha256"
@@ -50,17 +54,19 @@ tmp="$(mktemp -d "$dir/.model-init.XXXXXX")" || fail "cannot write to $dir"
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
 log "downloading $name into $dir"
-if [ -n "$pin" ]; then
-  node "$script" --dir "$tmp" --sha256 "$pin" || fail "download failed ($script)"
-else
-  node "$script" --dir "$tmp" || fail "download failed ($script)"
-fi
+set -- --dir "$tmp"
+if [ -n "$pin" ]; then set -- "$@" --sha256 "$pin"; fi
+if [ -n "$url" ]; then set -- "$@" --url "$url"; fi
+node "$script" "$@" || fail "download failed ($script)"
 
 fetched="$tmp/$name/model.onnx"
 [ -s "$fetched" ] || fail "$script did not write $name/model.onnx under --dir"
 actual="$(sha_of "$fetched")"
 if [ -n "$pin" ] && [ "$actual" != "$pin" ]; then
   fail "checksum mismatch for $name: expected $pin, got $actual"
+fi
+if [ -z "$pin" ]; then
+  log "no MODEL_SHA256 pinned: trusting this first download (sha256 $actual); pin it to verify"
 fi
 
 mkdir -p "$dir/$name"

@@ -89,7 +89,9 @@ describe(DOCKERFILE, () => {
       expect(froms).not.toContain('build');
     }
     const install = instructionsOf(stage(parsed, 'deps'), 'RUN').map((r) => r.args).join('\n');
-    expect(install).toMatch(/npm ci --omit=dev --ignore-scripts/);
+    // From the pruned lock file (versions pinned), without dev dependencies or install scripts.
+    expect(install).toMatch(/test -f package-lock\.json/);
+    expect(install).toMatch(/npm (ci|install) --omit=dev --ignore-scripts/);
     // The deps stage installs from the generated package.json and pruned lock file of one app.
     expect(instructionsOf(stage(parsed, 'deps'), 'COPY').map((c) => c.args)).toEqual([
       '--from=build /workspace/dist/apps/${APP}/ ./',

@@ -76,6 +76,11 @@ describe('docker/model-init.sh', () => {
     expect(readFileSync(target(), 'utf8')).toBe('model-bytes');
   });
 
+  it('passes the mirror URL to the downloader when one is set', () => {
+    expect(run({ MODEL_URL: 'https://mirror.example/yolox_nano.onnx' }).status).toBe(0);
+    expect(readFileSync(calls, 'utf8')).toContain('"--url","https://mirror.example/yolox_nano.onnx"');
+  });
+
   it('passes a pinned checksum to the downloader and keeps a pinned model without downloading', () => {
     const pin = sha('model-bytes');
     expect(run({ MODEL_SHA256: pin }).status).toBe(0);
@@ -104,6 +109,24 @@ describe('docker/model-init.sh', () => {
     expect(run({ MODEL_SHA256: 'ABC' }).status).not.toBe(0);
     expect(run({ MODEL_SHA256: 'abc' }).status).not.toBe(0);
     expect(callCount()).toBe(0);
+  });
+
+  it('works with the repository downloader (tools/scripts/download-models.mjs), here from a file:// mirror', () => {
+    // The downloader accepts anything that starts like an ONNX protobuf (field 1, ir_version).
+    const model = Buffer.concat([Buffer.from([0x08, 0x07, 0x12, 0x04]), Buffer.alloc(60, 7)]);
+    const mirror = join(work, 'mirror.onnx');
+    writeFileSync(mirror, model);
+    const pin = createHash('sha256').update(model).digest('hex');
+    const env = { MODEL_DOWNLOAD_SCRIPT: repoPath('tools/scripts/download-models.mjs'), MODEL_URL: `file://${mirror}`, MODEL_SHA256: pin };
+    const first = run(env);
+    expect(first.output).toMatch(/ready/);
+    expect(first.status).toBe(0);
+    expect(readFileSync(target()).equals(model)).toBe(true);
+    expect(readdirSync(join(models, 'yolox-nano')).sort()).toEqual(['LICENSE.txt', 'model.onnx', 'model.onnx.sha256']);
+    expect(run(env).output).toMatch(/nothing to do/);
+    const wrong = run({ ...env, MODEL_SHA256: sha('other'), MODEL_DIR: join(work, 'other') });
+    expect(wrong.status).not.toBe(0);
+    expect(existsSync(join(work, 'other', 'yolox-nano', 'model.onnx'))).toBe(false);
   });
 
   it('creates MODEL_DIR when it does not exist yet', () => {
