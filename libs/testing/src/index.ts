@@ -1,3 +1,4 @@
 export * from './paths';
 export * from './expected';
 export * from './services';
+export * from './stack';

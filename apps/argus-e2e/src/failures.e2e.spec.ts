@@ -1,0 +1,95 @@
+import { QueueName } from '@argus/contracts';
+import { type Stack, startStack } from '@argus/testing';
+import { Queue, QueueEvents } from 'bullmq';
+import { corruptPng, eventually, photo, upload } from './helpers';
+
+describe('failures: corrupt images, transient faults, a killed worker', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    // Short locks so a killed worker's jobs come back in seconds, not the default 30 s.
+    stack = await startStack({ label: 'failures', env: { JOB_LOCK_MS: '2000', JOB_STALLED_INTERVAL_MS: '1000', WORKER_CONCURRENCY: '4' } });
+  });
+  afterAll(() => stack?.stop());
+
+  it('fails a corrupt image at once with its code, without retries, and persists the failure', async () => {
+    const res = await upload(stack.baseUrl, corruptPng(), {}, '?wait=20000');
+    expect(res.status).toBe(422);
+    expect(res.body).toMatchObject({ status: 'failed', error: { code: 'corrupt_image' } });
+    const row = await eventually(async () => {
+      const r = await stack.query(`SELECT status, error_code, attempts FROM "${stack.schema}".detections WHERE id = $1`, [res.body['id']]);
+      return r.rows[0] as { status: string; error_code: string; attempts: number } | undefined;
+    });
+    expect(row).toEqual({ status: 'failed', error_code: 'corrupt_image', attempts: 1 });
+    const queue = new Queue(QueueName.Detect, { connection: stack.redis, prefix: stack.prefix });
+    const job = await queue.getJob(String(res.body['id']));
+    expect(job?.attemptsMade).toBe(1);
+    expect(await job?.getState()).toBe('failed');
+    await queue.close();
+
+    // the same corrupt upload again is answered from the remembered failure
+    const again = await upload(stack.baseUrl, corruptPng());
+    expect(again.status).toBe(422);
+    expect(again.body).toMatchObject({ status: 'failed', cached: true, error: { code: 'corrupt_image' } });
+  });
+
+  it('retries a transient fault (Postgres refusing the insert) with backoff until it passes', async () => {
+    const table = `"${stack.schema}".detections`;
+    await stack.query(`ALTER TABLE ${table} RENAME TO detections_away`);
+    let id = '';
+    try {
+      const res = await upload(stack.baseUrl, photo('darknet-horses.png'), {}, '?wait=20000');
+      expect(res.status).toBe(200); // inference is done; only persistence is stuck
+      id = String(res.body['id']);
+      await new Promise((r) => setTimeout(r, 1500));
+    } finally {
+      await stack.query(`ALTER TABLE "${stack.schema}".detections_away RENAME TO detections`);
+    }
+    const row = await eventually(async () => {
+      const r = await stack.query(`SELECT status FROM ${table} WHERE id = $1`, [id]);
+      return r.rows[0] as { status: string } | undefined;
+    });
+    expect(row.status).toBe('completed');
+    const results = new Queue(QueueName.Results, { connection: stack.redis, prefix: stack.prefix });
+    const message = await results.getJob(`completed-${id}`);
+    expect(message?.attemptsMade).toBeGreaterThanOrEqual(2); // at least one failed attempt, then success
+    expect(await message?.getState()).toBe('completed');
+    await results.close();
+  });
+
+  it('loses nothing when the inference process is killed (SIGKILL) mid-load: every job completes, once', async () => {
+    const connection = stack.redis.duplicate();
+    const events = new QueueEvents(QueueName.Detect, { connection, prefix: stack.prefix });
+    await events.waitUntilReady();
+    // With 2 s locks and a busy two-core machine, lock renewal must still keep up: no job may be
+    // declared stalled while its worker is alive.
+    const stalled: string[] = [];
+    events.on('stalled', ({ jobId }) => stalled.push(jobId));
+    const saw = photo('saw-2725x2225.jpg');
+    const ids: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      const res = await upload(stack.baseUrl, saw, { confidence: (0.3 + i * 0.001).toFixed(3) });
+      expect([200, 202]).toContain(res.status);
+      ids.push(String(res.body['id']));
+    }
+    // kill the worker while it is in the middle of the backlog
+    await eventually(async () => {
+      const r = await stack.query(`SELECT count(*)::int AS n FROM "${stack.schema}".detections WHERE id = ANY($1)`, [ids]);
+      return (r.rows[0] as { n: number }).n >= 3 ? true : undefined;
+    });
+    expect(stalled).toEqual([]);
+    await stack.stopApp('inference', 'SIGKILL');
+    await stack.startApp('inference');
+
+    const rows = await eventually(async () => {
+      const r = await stack.query(`SELECT id, status FROM "${stack.schema}".detections WHERE id = ANY($1)`, [ids]);
+      return r.rows.length === ids.length ? (r.rows as { id: string; status: string }[]) : undefined;
+    }, 120000);
+    expect(rows.map((r) => r.id).sort()).toEqual([...ids].sort());
+    expect(rows.every((r) => r.status === 'completed')).toBe(true);
+    const all = await stack.query(`SELECT count(*)::int AS n FROM "${stack.schema}".detections WHERE id = ANY($1)`, [ids]);
+    expect((all.rows[0] as { n: number }).n).toBe(ids.length);
+    await events.close();
+    connection.disconnect();
+  });
+});

@@ -1,0 +1,153 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { testModelRepository, workspaceRoot } from './paths';
+import { redisForTest, schemaForTest, testDatabaseUrl, testRedisUrl } from './services';
+
+export type AppName = 'api-gateway' | 'inference' | 'results';
+
+/** A free TCP port on localhost. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Polls `url` until it answers 200 (or throws after `timeoutMs`, with what it last saw). */
+export async function waitForHttp(url: string, timeoutMs = 60000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url);
+      if (res.status === 200) return;
+      last = `${res.status} ${(await res.text()).slice(0, 300)}`;
+    } catch (error) {
+      last = error instanceof Error ? error.message : String(error);
+    }
+    await sleep(100);
+  }
+  throw new Error(`${url} not ready after ${timeoutMs} ms: ${last}`);
+}
+
+export interface StackOptions {
+  /** Names the Redis prefix, the Postgres schema and the log folder. */
+  label: string;
+  /** Apps to start now (default all three); others can be started later. */
+  start?: AppName[];
+  /** Extra environment for every app. */
+  env?: Record<string, string>;
+}
+
+/** A running Argus made of the built apps (dist/apps), on real Redis and Postgres, isolated by a fresh prefix and schema. */
+export interface Stack {
+  baseUrl: string;
+  prefix: string;
+  schema: string;
+  env: Record<string, string>;
+  ports: Record<AppName, number> & { rpc: number };
+  query: Awaited<ReturnType<typeof schemaForTest>>['query'];
+  redis: Awaited<ReturnType<typeof redisForTest>>['redis'];
+  /** Starts one app (again) and waits until it is ready. */
+  startApp(app: AppName, env?: Record<string, string>): Promise<ChildProcess>;
+  /** Sends a signal to a running app and waits for it to exit. */
+  stopApp(app: AppName, signal?: NodeJS.Signals): Promise<void>;
+  process(app: AppName): ChildProcess | undefined;
+  stop(): Promise<void>;
+}
+
+/** Starts the built apps for a test file. Build them first (`nx run-many -t build`; the e2e target depends on it). */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const redisTest = await redisForTest(options.label);
+  const schemaTest = await schemaForTest(options.label);
+  const ports = { 'api-gateway': await freePort(), inference: await freePort(), results: await freePort(), rpc: await freePort() };
+  const env: Record<string, string> = {
+    NODE_ENV: 'test',
+    LOG_FORMAT: 'json',
+    LOG_LEVEL: 'info',
+    REDIS_URL: testRedisUrl(),
+    QUEUE_PREFIX: redisTest.prefix,
+    DATABASE_URL: testDatabaseUrl(),
+    DATABASE_SCHEMA: schemaTest.schema,
+    MODEL_REPOSITORY: testModelRepository(),
+    GATEWAY_HOST: '127.0.0.1',
+    GATEWAY_PORT: String(ports['api-gateway']),
+    INFERENCE_HOST: '127.0.0.1',
+    INFERENCE_PORT: String(ports.inference),
+    RESULTS_HOST: '127.0.0.1',
+    RESULTS_PORT: String(ports.results),
+    RESULTS_RPC_HOST: '127.0.0.1',
+    RESULTS_RPC_PORT: String(ports.rpc),
+    ...options.env,
+  };
+  const logDir = join(workspaceRoot(), 'test-artifacts', 'logs', schemaTest.schema);
+  mkdirSync(logDir, { recursive: true });
+  const processes = new Map<AppName, ChildProcess>();
+  const logs: WriteStream[] = [];
+
+  const startApp = async (app: AppName, extra: Record<string, string> = {}): Promise<ChildProcess> => {
+    const log = createWriteStream(join(logDir, `${app}.log`), { flags: 'a' });
+    logs.push(log);
+    const child = spawn(process.execPath, [join(workspaceRoot(), 'dist', 'apps', app, 'main.js')], {
+      cwd: workspaceRoot(),
+      env: { PATH: process.env['PATH'] ?? '', ...env, ...extra },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.pipe(log, { end: false });
+    child.stderr?.pipe(log, { end: false });
+    processes.set(app, child);
+    const exited = new Promise<never>((_, reject) =>
+      child.once('exit', (code, signal) => reject(new Error(`${app} exited (${code ?? signal}) before it was ready; see ${logDir}/${app}.log`))),
+    );
+    exited.catch(() => undefined);
+    await Promise.race([waitForHttp(`http://127.0.0.1:${ports[app]}/health/ready`), exited]);
+    return child;
+  };
+
+  const stopApp = async (app: AppName, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
+    const child = processes.get(app);
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    const escalate = setTimeout(() => child.kill('SIGKILL'), 15000);
+    await exited;
+    clearTimeout(escalate);
+  };
+
+  const stack: Stack = {
+    baseUrl: `http://127.0.0.1:${ports['api-gateway']}`,
+    prefix: redisTest.prefix,
+    schema: schemaTest.schema,
+    env,
+    ports,
+    query: schemaTest.query,
+    redis: redisTest.redis,
+    startApp,
+    stopApp,
+    process: (app) => processes.get(app),
+    stop: async () => {
+      // Gateway first (stop taking work), then workers, then results.
+      for (const app of ['api-gateway', 'inference', 'results'] as AppName[]) await stopApp(app);
+      for (const log of logs) log.end();
+      await redisTest.cleanup();
+      await schemaTest.cleanup();
+    },
+  };
+  try {
+    // results first: it creates the schema the gateway's readiness asks about
+    const order: AppName[] = ['results', 'inference', 'api-gateway'];
+    for (const app of order.filter((a) => (options.start ?? order).includes(a))) await startApp(app);
+  } catch (error) {
+    await stack.stop().catch(() => undefined);
+    throw error;
+  }
+  return stack;
+}
