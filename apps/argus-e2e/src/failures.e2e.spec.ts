@@ -13,7 +13,7 @@ describe('failures: corrupt images, transient faults, a killed worker', () => {
   afterAll(() => stack?.stop());
 
   it('fails a corrupt image at once with its code, without retries, and persists the failure', async () => {
-    const res = await upload(stack.baseUrl, corruptPng(), {}, '?wait=20000');
+    const res = await upload(stack, corruptPng(), {}, '?wait=20000');
     expect(res.status).toBe(422);
     expect(res.body).toMatchObject({ status: 'failed', error: { code: 'corrupt_image' } });
     const row = await eventually(async () => {
@@ -28,7 +28,7 @@ describe('failures: corrupt images, transient faults, a killed worker', () => {
     await queue.close();
 
     // the same corrupt upload again is answered from the remembered failure
-    const again = await upload(stack.baseUrl, corruptPng());
+    const again = await upload(stack, corruptPng());
     expect(again.status).toBe(422);
     expect(again.body).toMatchObject({ status: 'failed', cached: true, error: { code: 'corrupt_image' } });
   });
@@ -38,7 +38,7 @@ describe('failures: corrupt images, transient faults, a killed worker', () => {
     await stack.query(`ALTER TABLE ${table} RENAME TO detections_away`);
     let id = '';
     try {
-      const res = await upload(stack.baseUrl, photo('darknet-horses.png'), {}, '?wait=20000');
+      const res = await upload(stack, photo('darknet-horses.png'), {}, '?wait=20000');
       expect(res.status).toBe(200); // inference is done; only persistence is stuck
       id = String(res.body['id']);
       await new Promise((r) => setTimeout(r, 1500));
@@ -68,7 +68,7 @@ describe('failures: corrupt images, transient faults, a killed worker', () => {
     const saw = photo('saw-2725x2225.jpg');
     const ids: string[] = [];
     for (let i = 0; i < 50; i++) {
-      const res = await upload(stack.baseUrl, saw, { confidence: (0.3 + i * 0.001).toFixed(3) });
+      const res = await upload(stack, saw, { confidence: (0.3 + i * 0.001).toFixed(3) });
       expect([200, 202]).toContain(res.status);
       ids.push(String(res.body['id']));
     }

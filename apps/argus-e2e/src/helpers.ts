@@ -1,9 +1,9 @@
-import { testImage } from '@argus/testing';
+import { type Stack, testImage } from '@argus/testing';
 import { readFileSync } from 'node:fs';
 
-/** Uploads a file as multipart (field `image`) with optional form fields. */
+/** Uploads a file as multipart (field `image`) with optional form fields, with the stack's API key. */
 export async function upload(
-  baseUrl: string,
+  stack: Stack,
   bytes: Buffer,
   fields: Record<string, string> = {},
   query = '',
@@ -12,8 +12,13 @@ export async function upload(
   const form = new FormData();
   form.set('image', new Blob([new Uint8Array(bytes)], { type: 'application/octet-stream' }), 'upload');
   for (const [key, value] of Object.entries(fields)) form.set(key, value);
-  const res = await fetch(`${baseUrl}/v1/detections${query}`, { method: 'POST', body: form, headers });
+  const res = await fetch(`${stack.baseUrl}/v1/detections${query}`, { method: 'POST', body: form, headers: { 'x-api-key': stack.apiKey, ...headers } });
   return { status: res.status, body: (await res.json()) as Record<string, unknown>, headers: res.headers };
+}
+
+/** A request to the gateway with the stack's API key. */
+export function call(stack: Stack, path: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(`${stack.baseUrl}${path}`, { ...init, headers: { 'x-api-key': stack.apiKey, ...(init.headers as Record<string, string> | undefined) } });
 }
 
 /** A test photo's bytes. */

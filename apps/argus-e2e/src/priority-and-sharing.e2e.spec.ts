@@ -1,5 +1,5 @@
 import { type Stack, startStack } from '@argus/testing';
-import { eventually, labelCounts, photo, upload } from './helpers';
+import { call, eventually, labelCounts, photo, upload } from './helpers';
 
 const MAX_BATCH = 8;
 
@@ -14,13 +14,13 @@ describe('priorities, wait and shared work, with the workers held back', () => {
 
   it('answers 202 with a Location when the job does not finish within wait, then 200 when it does', async () => {
     const started = Date.now();
-    const res = await upload(stack.baseUrl, photo('coco-000000000139-livingroom.jpg'), {}, '?wait=300');
+    const res = await upload(stack, photo('coco-000000000139-livingroom.jpg'), {}, '?wait=300');
     expect(res.status).toBe(202);
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
     expect(res.body).toMatchObject({ status: 'queued', detections: [] });
     const location = res.headers.get('location');
     expect(location).toBe(`/v1/detections/${String(res.body['id'])}`);
-    const polled = (await (await fetch(`${stack.baseUrl}${location}`)).json()) as Record<string, unknown>;
+    const polled = (await (await call(stack, `${location}`)).json()) as Record<string, unknown>;
     expect(polled).toMatchObject({ id: res.body['id'], status: 'queued' });
   });
 
@@ -29,14 +29,14 @@ describe('priorities, wait and shared work, with the workers held back', () => {
     // 40 different pieces of work (the confidence is part of the work key), all low priority
     const low: string[] = [];
     for (let i = 0; i < 40; i++) {
-      const res = await upload(stack.baseUrl, bus, { priority: 'low', confidence: (0.2 + i * 0.001).toFixed(3) });
+      const res = await upload(stack, bus, { priority: 'low', confidence: (0.2 + i * 0.001).toFixed(3) });
       expect(res.status).toBe(202);
       low.push(String(res.body['id']));
     }
-    const high = await upload(stack.baseUrl, photo('zidane.jpg'), { priority: 'high' });
+    const high = await upload(stack, photo('zidane.jpg'), { priority: 'high' });
     expect(high.status).toBe(202);
     // three identical requests in flight: one job
-    const same = await Promise.all([0, 1, 2].map(() => upload(stack.baseUrl, photo('darknet-dog.jpg'), { priority: 'normal' })));
+    const same = await Promise.all([0, 1, 2].map(() => upload(stack, photo('darknet-dog.jpg'), { priority: 'normal' })));
 
     await stack.startApp('inference');
     const rows = await eventually(async () => {
@@ -53,7 +53,7 @@ describe('priorities, wait and shared work, with the workers held back', () => {
     expect(sameRows).toHaveLength(3);
     expect(new Set(sameRows.map((r) => r.job_id)).size).toBe(1);
     expect(sameRows.every((r) => r.status === 'completed')).toBe(true);
-    const dog = (await (await fetch(`${stack.baseUrl}/v1/detections/${String(same[2]?.body['id'])}`)).json()) as Record<string, unknown>;
+    const dog = (await (await call(stack, `/v1/detections/${String(same[2]?.body['id'])}`)).json()) as Record<string, unknown>;
     expect(labelCounts(dog['detections'], 0.5)).toMatchObject({ dog: 1 });
   });
 });

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -50,6 +51,8 @@ export interface StackOptions {
 /** A running Argus made of the built apps (dist/apps), on real Redis and Postgres, isolated by a fresh prefix and schema. */
 export interface Stack {
   baseUrl: string;
+  /** An API key the stack accepts (API_KEYS); send it as x-api-key. */
+  apiKey: string;
   prefix: string;
   schema: string;
   env: Record<string, string>;
@@ -69,8 +72,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const redisTest = await redisForTest(options.label);
   const schemaTest = await schemaForTest(options.label);
   const ports = { 'api-gateway': await freePort(), inference: await freePort(), results: await freePort(), rpc: await freePort() };
+  const apiKey = `test-${randomBytes(16).toString('hex')}`;
   const env: Record<string, string> = {
     NODE_ENV: 'test',
+    API_KEYS: apiKey,
     LOG_FORMAT: 'json',
     LOG_LEVEL: 'info',
     REDIS_URL: testRedisUrl(),
@@ -124,6 +129,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
   const stack: Stack = {
     baseUrl: `http://127.0.0.1:${ports['api-gateway']}`,
+    apiKey,
     prefix: redisTest.prefix,
     schema: schemaTest.schema,
     env,

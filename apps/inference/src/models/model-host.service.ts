@@ -70,6 +70,7 @@ export class ModelHost implements OnApplicationShutdown {
         provider: session.provider,
         requested: options.executionProviders,
         fallback: session.fallbackReasons,
+        notes: session.notes,
         maxBatchSize: session.maxBatchSize,
         loadMs: Math.round(session.loadMs),
         warmupMs: Math.round(session.warmupMs),
