@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 
 /**
  * Lua scripts for the steps that must be atomic in Redis. Each one's comment says what it
- * guarantees; docs/adr/0004-work-keys-and-dedup.md explains how they fit together.
+ * guarantees; docs/adr/0009-work-keys-sharing-and-outcomes.md explains how they fit together.
  */
 const SCRIPTS = {
   /**
