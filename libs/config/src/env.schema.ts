@@ -99,3 +99,14 @@ export const envSchema = z.object({
 });
 
 export type Env = z.infer<typeof envSchema>;
+
+  /** Bull Board (/admin/queues) basic-auth user; the board is off (404) unless both are set. */
+  ADMIN_USER: z.string().default(''),
+  /** Bull Board basic-auth password; a secret. */
+  ADMIN_PASSWORD: z.string().default(''),
+  /** Deepest field nesting a GraphQL operation may have (introspection fields excepted). */
+  GRAPHQL_MAX_DEPTH: int(8, 1),
+  /** Largest estimated cost of a GraphQL operation (1 per field, lists multiplied by `first`). */
+  GRAPHQL_MAX_COST: int(5000, 1),
+  /** Interval of Server-Sent Events heartbeats (comment lines) on /v1/detections/:id/events. */
+  EVENTS_HEARTBEAT_MS: int(15000, 100),
