@@ -63,6 +63,9 @@ export function buildConfig(env: Record<string, string | undefined>) {
       rpcPort: e.RESULTS_RPC_PORT,
       rpcTimeoutMs: e.RESULTS_RPC_TIMEOUT_MS,
     },
+    admin: e.ADMIN_USER && e.ADMIN_PASSWORD ? { user: e.ADMIN_USER, password: e.ADMIN_PASSWORD } : null,
+    graphql: { maxDepth: e.GRAPHQL_MAX_DEPTH, maxCost: e.GRAPHQL_MAX_COST },
+    events: { heartbeatMs: e.EVENTS_HEARTBEAT_MS },
   });
 }
 
@@ -71,9 +74,6 @@ export type ArgusConfig = ReturnType<typeof buildConfig>;
 /** The names of every variable the schema knows (for checking deployment files). */
 export function knownEnvVars(): string[] {
   return Object.keys(envSchema.shape);
-    admin: e.ADMIN_USER && e.ADMIN_PASSWORD ? { user: e.ADMIN_USER, password: e.ADMIN_PASSWORD } : null,
-    graphql: { maxDepth: e.GRAPHQL_MAX_DEPTH, maxCost: e.GRAPHQL_MAX_COST },
-    events: { heartbeatMs: e.EVENTS_HEARTBEAT_MS },
 }
 
 /**

@@ -96,9 +96,6 @@ export const envSchema = z.object({
   RESULTS_RPC_HOST: z.string().default('127.0.0.1'),
   RESULTS_RPC_PORT: int(3003),
   RESULTS_RPC_TIMEOUT_MS: int(5000, 100),
-});
-
-export type Env = z.infer<typeof envSchema>;
 
   /** Bull Board (/admin/queues) basic-auth user; the board is off (404) unless both are set. */
   ADMIN_USER: z.string().default(''),
@@ -110,3 +107,6 @@ export type Env = z.infer<typeof envSchema>;
   GRAPHQL_MAX_COST: int(5000, 1),
   /** Interval of Server-Sent Events heartbeats (comment lines) on /v1/detections/:id/events. */
   EVENTS_HEARTBEAT_MS: int(15000, 100),
+});
+
+export type Env = z.infer<typeof envSchema>;
