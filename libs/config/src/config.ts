@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseApiKeys } from './api-keys';
 import { envSchema } from './env.schema';
 
 /** Argus configuration, validated and grouped. Read once at start; never from process.env elsewhere. */
@@ -41,7 +42,14 @@ export function buildConfig(env: Record<string, string | undefined>) {
       maxImageBytes: e.MAX_IMAGE_BYTES,
       maxImagePixels: e.MAX_IMAGE_PIXELS,
       maxWaitMs: e.WAIT_MAX_MS,
+      maxQueueDepth: e.MAX_QUEUE_DEPTH,
     },
+    auth: {
+      keys: parseApiKeys(e.API_KEYS),
+      cacheSeconds: e.API_KEY_CACHE_SECONDS,
+      rateLimit: { perSecond: e.RATE_LIMIT_PER_SECOND, burst: e.RATE_LIMIT_BURST },
+    },
+    cors: { origins: e.CORS_ORIGINS },
     defaults: {
       confidence: e.DEFAULT_CONFIDENCE,
       iou: e.DEFAULT_IOU,

@@ -72,6 +72,11 @@ export const envSchema = z.object({
   MAX_IMAGE_PIXELS: int(100_000_000, 1),
   /** Upper bound of the `wait` query parameter. */
   WAIT_MAX_MS: int(30000),
+  /**
+   * Detection jobs waiting (not yet taken by a worker) above which new work is refused with 503 and
+   * Retry-After; cache hits are still served. 0 turns the limit off.
+   */
+  MAX_QUEUE_DEPTH: int(5000),
   DEFAULT_CONFIDENCE: num(0.25, 0, 1),
   DEFAULT_IOU: num(0.45, 0, 1),
   DEFAULT_MAX_DETECTIONS: int(300, 1),
@@ -85,6 +90,21 @@ export const envSchema = z.object({
   IMAGE_RETENTION_SECONDS: int(600),
   /** How long a request's record stays in Redis (it is in Postgres long before). */
   REQUEST_TTL_SECONDS: int(7 * 86400, 60),
+
+  /**
+   * API keys the gateway accepts (a secret): comma-separated raw keys (16+ characters) or
+   * `sha256:<hex>` of a key, each optionally `name:` first (the client id). Keys can also be managed
+   * in Postgres with the keys CLI (docs/operations.md). Every /v1 route and /graphql needs one.
+   */
+  API_KEYS: z.string().default(''),
+  /** Seconds the gateway trusts a key it verified with apps/results: revoking one takes this long. */
+  API_KEY_CACHE_SECONDS: int(30),
+  /** Requests per second per API key (token bucket in Redis); 0 turns the limit off. */
+  RATE_LIMIT_PER_SECOND: num(100),
+  /** Requests a key may send at once before the rate applies (the bucket's size). */
+  RATE_LIMIT_BURST: int(200, 1),
+  /** Browser origins allowed to call the API (comma-separated, or *); empty sends no CORS headers. */
+  CORS_ORIGINS: list(''),
 
   GATEWAY_HOST: z.string().default('0.0.0.0'),
   GATEWAY_PORT: int(3000),

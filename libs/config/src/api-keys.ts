@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto';
+
+/** An API key accepted from configuration (API_KEYS). Only its hash is kept. */
+export interface ConfiguredApiKey {
+  /** The client id requests made with it are recorded under: `cfg:<name>`, or `cfg:<first 12 hex of its sha256>`. */
+  id: string;
+  /** sha256 of the key (hex). */
+  sha256: string;
+}
+
+/** Shortest raw key accepted: anything shorter is guessable, and refused at start. */
+export const MIN_API_KEY_LENGTH = 16;
+
+const HASHED = /^sha256:([0-9a-fA-F]{64})$/;
+const NAMED = /^([A-Za-z0-9_.-]{1,64}):(.+)$/;
+
+/** sha256 of an API key, hex: how keys are compared and stored. */
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+/**
+ * Parses API_KEYS: comma-separated entries, each a raw key or `sha256:<64 hex>` (the hash of a
+ * key, so the key itself need not sit in the environment), optionally prefixed with a name
+ * (`name:key`, `name:sha256:<hex>`) that becomes the client id. Raw keys must not contain `:` or
+ * `,` and need at least 16 characters. Throws naming the bad entry by position, never its text.
+ */
+export function parseApiKeys(value: string): ConfiguredApiKey[] {
+  const entries = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  const keys: ConfiguredApiKey[] = [];
+  entries.forEach((entry, index) => {
+    let name: string | null = null;
+    let secret = entry;
+    const named = NAMED.exec(entry);
+    if (named && named[1]?.toLowerCase() !== 'sha256' && named[2]) {
+      name = named[1] ?? null;
+      secret = named[2];
+    }
+    const hashed = HASHED.exec(secret);
+    let sha256: string;
+    if (hashed?.[1]) {
+      sha256 = hashed[1].toLowerCase();
+    } else if (secret.includes(':')) {
+      throw new Error(`API_KEYS entry ${index + 1}: use "key", "name:key", "sha256:<64 hex>" or "name:sha256:<64 hex>"`);
+    } else if (secret.length < MIN_API_KEY_LENGTH) {
+      throw new Error(`API_KEYS entry ${index + 1}: a key needs at least ${MIN_API_KEY_LENGTH} characters`);
+    } else {
+      sha256 = hashApiKey(secret);
+    }
+    const id = `cfg:${name ?? sha256.slice(0, 12)}`;
+    if (keys.some((k) => k.id === id)) throw new Error(`API_KEYS entry ${index + 1}: the name "${id.slice(4)}" is used twice`);
+    keys.push({ id, sha256 });
+  });
+  return keys;
+}
