@@ -1,6 +1,8 @@
 import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
+import { Metrics } from '@argus/observability';
 import { type DynamicModule, Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { QueueMetrics } from './queue-metrics';
 import { createDetectQueue, createResultsQueue, type DetectQueue, type ResultsQueue } from './queues';
 import { createRedis } from './redis';
 import { ArgusStore } from './store';
@@ -59,6 +61,12 @@ export class BrokerModule {
             createResultsQueue(redis, config.redis.prefix, { attempts: config.worker.resultsAttempts, backoffMs: 200 }),
         },
         BrokerLifecycle,
+        {
+          // Queue depth gauges on /metrics, for apps that serve metrics.
+          provide: QueueMetrics,
+          inject: [DETECT_QUEUE, RESULTS_QUEUE, { token: Metrics, optional: true }],
+          useFactory: (detect: DetectQueue, results: ResultsQueue, metrics?: Metrics) => new QueueMetrics({ detect, results }, metrics),
+        },
       ],
       exports: [REDIS, ArgusStore, DETECT_QUEUE, RESULTS_QUEUE],
     };

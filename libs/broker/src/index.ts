@@ -6,3 +6,6 @@ export * from './store';
 export * from './queues';
 export * from './broker.module';
 export * from './views';
+export * from './rate-limit';
+export * from './queue-depth';
+export * from './queue-metrics';

@@ -32,6 +32,10 @@ export class ArgusKeys {
     const digest = createHash('sha256').update(key).digest('hex');
     return `${this.prefix}:idem:${clientId}:${digest}`;
   }
+  /** Token bucket of one API client (rate limiting). */
+  rateLimit(clientId: string): string {
+    return `${this.prefix}:rl:${clientId}`;
+  }
   /** Hash of model name -> ModelInfo JSON, published by inference processes. */
   models(): string {
     return `${this.prefix}:models`;

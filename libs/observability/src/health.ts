@@ -5,13 +5,22 @@ import type { Response } from 'express';
 export interface HealthCheck {
   name: string;
   check(): Promise<{ ok: boolean; detail?: unknown }>;
+  /**
+   * false: a failure is reported (status `degraded`) but the app stays ready, for dependencies the
+   * app can work without for a while (taking it out of service would turn a partial outage into a
+   * full one). Default true.
+   */
+  critical?: boolean;
 }
 
 /** Checks contributed by an app's modules; the readiness endpoint runs them all. */
 export const HEALTH_CHECKS = Symbol('HEALTH_CHECKS');
 
 /** Runs readiness checks with a timeout each, so one hung dependency cannot hang the probe. */
-export async function runHealthChecks(checks: readonly HealthCheck[], timeoutMs = 2000): Promise<{ ok: boolean; checks: Record<string, { ok: boolean; detail?: unknown }> }> {
+export async function runHealthChecks(
+  checks: readonly HealthCheck[],
+  timeoutMs = 2000,
+): Promise<{ ok: boolean; degraded: boolean; checks: Record<string, { ok: boolean; detail?: unknown }> }> {
   const results = await Promise.all(
     checks.map(async (c) => {
       let timer: NodeJS.Timeout | undefined;
@@ -30,7 +39,12 @@ export async function runHealthChecks(checks: readonly HealthCheck[], timeoutMs 
       }
     }),
   );
-  return { ok: results.every(([, r]) => r.ok), checks: Object.fromEntries(results) };
+  const critical = (name: string) => checks.find((c) => c.name === name)?.critical !== false;
+  return {
+    ok: results.every(([name, r]) => r.ok || !critical(name)),
+    degraded: results.some(([, r]) => !r.ok),
+    checks: Object.fromEntries(results),
+  };
 }
 
 /** `/health/live` and `/health/ready`. Add it to an app's controllers with {@link healthChecks}. */
@@ -45,12 +59,12 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Ready to take work: every dependency check passes. 503 with the reasons otherwise. */
+  /** Ready to take work: every critical check passes (`degraded` names the others that fail). 503 with the reasons otherwise. */
   @Get('ready')
   async ready(@Res({ passthrough: true }) res: Response): Promise<unknown> {
     const result = await runHealthChecks(this.checks);
     res.status(result.ok ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE);
-    return { status: result.ok ? 'ok' : 'unavailable', checks: result.checks };
+    return { status: result.ok ? (result.degraded ? 'degraded' : 'ok') : 'unavailable', checks: result.checks };
   }
 }
 

@@ -2,3 +2,4 @@ export * from './correlation';
 export * from './logger';
 export * from './health';
 export * from './metrics';
+export * from './http-metrics';
