@@ -8,6 +8,8 @@ import type { Redis } from 'ioredis';
 import { DatabaseModule } from './database/database.module';
 import { DatabaseWatch } from './database/database-watch.service';
 import { resultsHealthChecks } from './health/results-health';
+import { ApiKeysService } from './keys/api-keys.service';
+import { KeysController } from './keys/keys.controller';
 import { PersistService } from './persist/persist.service';
 import { Reconciler } from './persist/reconciler.service';
 import { ResultsProcessor } from './persist/results.processor';
@@ -30,13 +32,14 @@ export class AppModule {
         }),
         BullModule.registerQueue({ name: QueueName.Results }),
       ],
-      controllers: [HealthController, DetectionsController],
+      controllers: [HealthController, DetectionsController, KeysController],
       providers: [
         PersistService,
         ResultsProcessor,
         DatabaseWatch,
         Reconciler,
         DetectionsService,
+        ApiKeysService,
         healthChecks({
           inject: [DatabaseWatch, REDIS],
           useFactory: (database: DatabaseWatch, redis: Redis) => resultsHealthChecks(database, redis),

@@ -4,6 +4,7 @@ import { createLogger, NestLogger } from '@argus/observability';
 import { NestFactory } from '@nestjs/core';
 import { type MicroserviceOptions, Transport } from '@nestjs/microservices';
 import { AppModule } from './app.module';
+import { runKeysCli } from './keys/keys-cli';
 
 /**
  * apps/results: owns Postgres. Consumes the results queue, answers the gateway's reads over TCP
@@ -13,7 +14,8 @@ async function bootstrap(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('results', config.log);
   const app = await NestFactory.create(AppModule.forRoot(config), { logger: new NestLogger(logger) });
-  app.enableShutdownHooks();
+  // process.exit after the hooks (not a re-raised signal): pino flushes its last lines on exit.
+  app.enableShutdownHooks(undefined, { useProcessExit: true });
   app.connectMicroservice<MicroserviceOptions>({
     transport: Transport.TCP,
     options: { host: config.results.host, port: config.results.rpcPort },
@@ -23,7 +25,15 @@ async function bootstrap(): Promise<void> {
   logger.info({ port: config.results.port, rpcPort: config.results.rpcPort }, 'results ready');
 }
 
-bootstrap().catch((error: unknown) => {
+/** `main.js keys ...`: the API keys CLI (this app owns Postgres, so the CLI lives here). */
+async function keysCli(argv: string[]): Promise<void> {
+  process.exitCode = await runKeysCli(argv, loadConfig(), {
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+  });
+}
+
+(process.argv[2] === 'keys' ? keysCli(process.argv.slice(3)) : bootstrap()).catch((error: unknown) => {
   console.error(error instanceof Error ? (error.stack ?? error.message) : error);
   process.exit(1);
 });

@@ -1,4 +1,4 @@
-import { hashApiKey, parseApiKeys } from './api-keys';
+import { hashApiKey, isManagedApiKey, managedApiKeyText, parseApiKeys } from './api-keys';
 import { buildConfig } from './config';
 
 describe('parseApiKeys', () => {
@@ -37,5 +37,15 @@ describe('parseApiKeys', () => {
 
   it('fails the whole configuration on a bad key', () => {
     expect(() => buildConfig({ API_KEYS: 'tiny' })).toThrow(/API_KEYS entry 1/);
+  });
+});
+
+describe('managed API keys', () => {
+  it('recognises the text the keys CLI makes, and nothing else', () => {
+    const key = managedApiKeyText('0123456789ab', Buffer.alloc(32, 7));
+    expect(isManagedApiKey(key)).toBe(true);
+    expect(isManagedApiKey(`${key}x`)).toBe(false);
+    expect(isManagedApiKey('argus_0123456789ab_short')).toBe(false);
+    expect(() => managedApiKeyText('xyz', Buffer.alloc(32))).toThrow();
   });
 });

@@ -56,3 +56,17 @@ export function parseApiKeys(value: string): ConfiguredApiKey[] {
   });
   return keys;
 }
+
+/** Text of a Postgres-managed key: `argus_<12 hex id>_<43 base64url characters: 256 random bits>`. */
+const MANAGED_KEY = /^argus_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$/;
+
+/** Whether a presented key has the shape of a Postgres-managed key (checked before asking Postgres). */
+export function isManagedApiKey(key: string): boolean {
+  return MANAGED_KEY.test(key);
+}
+
+/** Makes the text of a new Postgres-managed key from its id and 32 random bytes. */
+export function managedApiKeyText(id: string, secret: Buffer): string {
+  if (!/^[0-9a-f]{12}$/.test(id) || secret.length !== 32) throw new Error('managed key: 12 hex id and 32 secret bytes');
+  return `argus_${id}_${secret.toString('base64url')}`;
+}

@@ -1,3 +1,5 @@
+import type { Priority } from './priority';
+
 /**
  * Message patterns apps/results answers over @nestjs/microservices (TCP). The gateway is the only
  * caller; it never touches Postgres itself.
@@ -6,11 +8,29 @@ export const ResultsRpc = Object.freeze({
   GetDetection: 'detections.get',
   ListDetections: 'detections.list',
   Health: 'results.health',
+  /** Looks up an API key managed in Postgres by its sha256 (the gateway caches the answer). */
+  VerifyApiKey: 'keys.verify',
 } as const);
 export type ResultsRpc = (typeof ResultsRpc)[keyof typeof ResultsRpc];
 
 export interface GetDetectionRequest {
   id: string;
+}
+
+export interface VerifyApiKeyRequest {
+  /** sha256 of the presented key, hex. The key itself never leaves the gateway. */
+  sha256: string;
+}
+
+/** An active API key managed in Postgres, as the gateway needs it; null when unknown or revoked. */
+export interface ApiKeyGrant {
+  /** The client id recorded with its requests (`key:<id>`). */
+  clientId: string;
+  name: string;
+  /** Priorities it may ask for (others get 403). */
+  priorities: Priority[];
+  /** Its own rate limit, or null for the gateway's default. */
+  rateLimit: { perSecond: number; burst: number } | null;
 }
 
 export interface ResultsHealth {

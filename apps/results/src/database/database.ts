@@ -3,9 +3,11 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { DetectionEntity } from './detection.entity';
 import { CreateDetections1732250000000 } from './migrations/1732250000000-create-detections';
+import { CreateApiKeys1733500000000 } from './migrations/1733500000000-create-api-keys';
+import { ApiKeyEntity } from '../keys/api-key.entity';
 
 /** Every migration, in order. Adding one here is all it takes; they run at start. */
-export const MIGRATIONS = [CreateDetections1732250000000];
+export const MIGRATIONS = [CreateDetections1732250000000, CreateApiKeys1733500000000];
 
 /** The TypeORM data source of apps/results (the only app that talks to Postgres). */
 export function createDataSource(config: ArgusConfig): DataSource {
@@ -15,7 +17,7 @@ export function createDataSource(config: ArgusConfig): DataSource {
     url,
     schema,
     applicationName: 'argus-results',
-    entities: [DetectionEntity],
+    entities: [DetectionEntity, ApiKeyEntity],
     migrations: MIGRATIONS,
     migrationsTableName: 'argus_migrations',
     synchronize: false,

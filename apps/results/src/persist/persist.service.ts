@@ -1,6 +1,6 @@
 import { ArgusStore } from '@argus/broker';
 import type { RequestRecord, ResultJob } from '@argus/contracts';
-import { Metrics } from '@argus/observability';
+import { Metrics, withCorrelation } from '@argus/observability';
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { DetectionEntity } from '../database/detection.entity';
@@ -24,6 +24,7 @@ export class PersistService {
   async persist(message: ResultJob): Promise<number> {
     const started = performance.now();
     let inserted: number;
+    let model: { name: string; version: string } | undefined;
     switch (message.kind) {
       case 'cached': {
         const [record] = await this.store.getRequests([message.requestId]);
@@ -31,6 +32,7 @@ export class PersistService {
           this.logger.error({ msg: 'request record missing; cannot persist cache hit', requestId: message.requestId });
           return 0;
         }
+        model = record.model;
         inserted = await this.insert([record], {
           jobId: null,
           ...(message.result ? { result: message.result } : {}),
@@ -53,6 +55,7 @@ export class PersistService {
         const records = await this.store.getRequests(ids);
         const found = records.filter((r): r is RequestRecord => r !== null);
         const lost = ids.filter((_, i) => records[i] === null);
+        model = message.kind === 'completed' ? message.result.model : found[0]?.model;
         if (lost.length > 0) this.logger.error({ msg: 'request records missing (expired?)', workKey: message.workKey, requestIds: lost });
         inserted = await this.insert(found, outcome);
         await this.store.detach(message.workKey, ids);
@@ -60,14 +63,26 @@ export class PersistService {
       }
     }
     const ms = performance.now() - started;
-    this.metrics.observeStage('persist', ms);
+    this.metrics.observeStage('persist', ms, model?.name, model?.version);
     return inserted;
   }
 
   private async insert(records: RequestRecord[], outcome: RowOutcome): Promise<number> {
     if (records.length === 0) return 0;
     const rows = records.map((r) => toRow(r, outcome));
-    const result = await this.dataSource.createQueryBuilder().insert().into(DetectionEntity).values(rows).orIgnore().execute();
-    return result.identifiers.filter((i) => i !== undefined && i !== null).length;
+    const result = await this.dataSource.createQueryBuilder().insert().into(DetectionEntity).values(rows).orIgnore().returning(['id']).execute();
+    // ON CONFLICT DO NOTHING returns only the rows it inserted: a redelivered message adds none.
+    const insertedIds = new Set(((result.raw ?? []) as { id: string }[]).map((r) => r.id));
+    const now = Date.now();
+    for (const record of records) {
+      if (!insertedIds.has(record.id)) continue;
+      // End to end: from the gateway accepting the request to its row in Postgres (cache hits
+      // are measured at the gateway as stage cache_hit).
+      if (!outcome.cached) this.metrics.observeStage('end_to_end', now - Date.parse(record.createdAt), outcome.result?.model.name ?? record.model.name, outcome.result?.model.version ?? record.model.version);
+      withCorrelation(record.correlationId, () =>
+        this.logger.log({ msg: 'row persisted', requestId: record.id, jobId: outcome.jobId, status: outcome.error ? 'failed' : 'completed', code: outcome.error?.code, cached: outcome.cached }),
+      );
+    }
+    return insertedIds.size;
   }
 }

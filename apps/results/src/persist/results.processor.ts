@@ -2,7 +2,7 @@ import { CAPPED_BACKOFF, cappedBackoff } from '@argus/broker';
 import { QueueName, type ResultJob, ResultJobSchema } from '@argus/contracts';
 import { Metrics } from '@argus/observability';
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Logger } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Logger } from '@nestjs/common';
 import { type Job, type MinimalJob, UnrecoverableError } from 'bullmq';
 import { PersistService } from './persist.service';
 
@@ -24,7 +24,7 @@ export const INVALID_MESSAGE = 'invalid_message';
     },
   },
 })
-export class ResultsProcessor extends WorkerHost {
+export class ResultsProcessor extends WorkerHost implements BeforeApplicationShutdown {
   private readonly logger = new Logger(ResultsProcessor.name);
 
   constructor(
@@ -45,6 +45,15 @@ export class ResultsProcessor extends WorkerHost {
     this.metrics.jobsTotal.inc({ queue: QueueName.Results, outcome: 'completed', code: '' });
     this.logger.log({ msg: 'persisted', jobId: job.id, kind: parsed.data.kind, attempt: job.attemptsMade + 1, inserted, ms: Math.round(performance.now() - started) });
     return { inserted };
+  }
+
+  /**
+   * SIGTERM: stop taking messages and let the ones in hand finish, before the database connection
+   * closes (onApplicationShutdown hooks run together, so waiting there would race the pool).
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.worker.close();
+    this.logger.log({ msg: 'results worker closed' });
   }
 
   @OnWorkerEvent('failed')
