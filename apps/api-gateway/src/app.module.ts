@@ -15,6 +15,11 @@ import { gatewayHealthChecks } from './health/gateway-health';
 import { ModelCatalog } from './models/model-catalog.service';
 import { ModelsController } from './models/models.controller';
 import { ResultsClient } from './results-client/results.client';
+import { AuthMiddleware } from './auth/auth.middleware';
+import { KeyVerifier } from './auth/key-verifier.service';
+import { Backpressure } from './limits/backpressure.service';
+import { Drain } from './limits/drain.service';
+import { RateLimiter } from './limits/rate-limiter.service';
 
 @Module({})
 export class AppModule {
@@ -36,10 +41,18 @@ export class AppModule {
       controllers: [HealthController, DetectionsController, ModelsController],
       providers: [
         healthChecks({
-          inject: [REDIS, ResultsClient],
-          useFactory: (redis: Redis, results: ResultsClient) => gatewayHealthChecks(redis, results),
+          inject: [REDIS, ResultsClient, Drain],
+          useFactory: (redis: Redis, results: ResultsClient, drain: Drain) => [
+            { name: 'accepting', check: async () => ({ ok: !drain.active, detail: drain.active ? 'shutting down' : 'taking requests' }) },
+            ...gatewayHealthChecks(redis, results),
+          ],
         }),
         { provide: APP_FILTER, useClass: ErrorFilter },
+        KeyVerifier,
+        RateLimiter,
+        AuthMiddleware,
+        Backpressure,
+        Drain,
         ResultsClient,
         ModelCatalog,
         CompletionWaiter,

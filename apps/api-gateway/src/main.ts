@@ -1,11 +1,18 @@
 import 'reflect-metadata';
 import { loadConfig } from '@argus/config';
-import { createLogger, NestLogger } from '@argus/observability';
+import { REDIS } from '@argus/broker';
+import { createLogger, httpMetricsMiddleware, Metrics, NestLogger } from '@argus/observability';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import express from 'express';
+import helmet from 'helmet';
+import type { Redis } from 'ioredis';
 import { AppModule } from './app.module';
 import { correlationMiddleware } from './http/request-context';
+import { AuthMiddleware } from './auth/auth.middleware';
+import { corsOptions } from './auth/cors';
+import { Drain } from './limits/drain.service';
+import { redisGate } from './limits/redis-gate';
 
 /** The public HTTP entry point: uploads, job status, models. */
 async function bootstrap(): Promise<void> {
@@ -15,9 +22,20 @@ async function bootstrap(): Promise<void> {
     logger: new NestLogger(logger),
     bodyParser: false,
   });
-  app.enableShutdownHooks();
+  // process.exit after the hooks (not a re-raised signal): pino flushes its last lines on exit.
+  app.enableShutdownHooks(undefined, { useProcessExit: true });
   app.disable('x-powered-by');
+  // Order matters: metrics see every request; a draining gateway refuses before doing any work;
+  // strangers are refused (401) before their body is read; Redis down means 503 at once.
+  app.use(httpMetricsMiddleware(app.get(Metrics), ['/graphql', '/admin/queues', '/docs', '/web']));
   app.use(correlationMiddleware);
+  app.use(app.get(Drain).middleware);
+  // Strict CSP in production; elsewhere GraphiQL (scripts from unpkg.com) must be able to load.
+  app.use(helmet(config.production ? {} : { contentSecurityPolicy: false }));
+  const cors = corsOptions(config.cors.origins);
+  if (cors) app.enableCors(cors);
+  app.use(app.get(AuthMiddleware).handle);
+  app.use(redisGate(app.get<Redis>(REDIS)));
   // Raw image bodies (Content-Type image/*) are read up to the image size limit; multipart goes
   // through multer in the controller; small JSON bodies for everything else.
   app.use(express.raw({ type: 'image/*', limit: config.limits.maxImageBytes }));

@@ -14,10 +14,19 @@ async function bootstrap(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('inference', config.log);
   const app = await NestFactory.create(AppModule.forRoot(config), { logger: new NestLogger(logger) });
-  app.enableShutdownHooks();
+  // process.exit after the hooks (not a re-raised signal): pino flushes its last lines on exit.
+  app.enableShutdownHooks(undefined, { useProcessExit: true });
   await app.listen(config.inference.port, config.inference.host);
   logger.info({ port: config.inference.port }, 'health and metrics listening');
-  await app.get(ModelHost).load();
+  const models = app.get(ModelHost);
+  await models.load();
+  const readiness = models.readiness();
+  if (!readiness.ok) {
+    // A queue worker takes work whatever its readiness probe says: the only way not to serve on
+    // the wrong provider is not to start. Stay up, not ready, saying why on /health/ready.
+    logger.error({ reason: readiness.detail }, 'not taking jobs: the models do not run on the asked execution provider (ALLOW_CPU_FALLBACK=true accepts that)');
+    return;
+  }
   app.get(DetectProcessor).start();
 }
 

@@ -2,3 +2,4 @@ export * from './paths';
 export * from './expected';
 export * from './services';
 export * from './stack';
+export * from './servers';

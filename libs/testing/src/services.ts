@@ -30,8 +30,7 @@ export async function deleteRedisPrefix(redis: Redis, prefix: string): Promise<n
 }
 
 /** A Redis connection for a test plus a fresh prefix, and a cleanup that removes both. */
-export async function redisForTest(label: string): Promise<{ redis: Redis; prefix: string; url: string; cleanup: () => Promise<void> }> {
-  const url = testRedisUrl();
+export async function redisForTest(label: string, url = testRedisUrl()): Promise<{ redis: Redis; prefix: string; url: string; cleanup: () => Promise<void> }> {
   const redis = new Redis(url, { maxRetriesPerRequest: null });
   const prefix = uniqueName(label);
   return {
@@ -46,8 +45,7 @@ export async function redisForTest(label: string): Promise<{ redis: Redis; prefi
 }
 
 /** A fresh Postgres schema in the test database, and a cleanup that drops it. */
-export async function schemaForTest(label: string): Promise<{ url: string; schema: string; query: Client['query']; cleanup: () => Promise<void> }> {
-  const url = testDatabaseUrl();
+export async function schemaForTest(label: string, url = testDatabaseUrl()): Promise<{ url: string; schema: string; query: Client['query']; cleanup: () => Promise<void> }> {
   const schema = uniqueName(label);
   const client = new Client({ connectionString: url });
   await client.connect();

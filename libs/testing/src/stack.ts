@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { testModelRepository, workspaceRoot } from './paths';
-import { redisForTest, schemaForTest, testDatabaseUrl, testRedisUrl } from './services';
+import { redisForTest, schemaForTest } from './services';
 
 export type AppName = 'api-gateway' | 'inference' | 'results';
 
@@ -46,6 +46,9 @@ export interface StackOptions {
   start?: AppName[];
   /** Extra environment for every app. */
   env?: Record<string, string>;
+  /** Redis and Postgres of this stack (default: the shared test ones); fault tests pass their own servers'. */
+  redisUrl?: string;
+  databaseUrl?: string;
 }
 
 /** A running Argus made of the built apps (dist/apps), on real Redis and Postgres, isolated by a fresh prefix and schema. */
@@ -59,8 +62,8 @@ export interface Stack {
   ports: Record<AppName, number> & { rpc: number };
   query: Awaited<ReturnType<typeof schemaForTest>>['query'];
   redis: Awaited<ReturnType<typeof redisForTest>>['redis'];
-  /** Starts one app (again) and waits until it is ready. */
-  startApp(app: AppName, env?: Record<string, string>): Promise<ChildProcess>;
+  /** Starts one app (again) and waits until it is ready (or only live, with `until: 'live'`). */
+  startApp(app: AppName, env?: Record<string, string>, options?: { until?: 'ready' | 'live' }): Promise<ChildProcess>;
   /** Sends a signal to a running app and waits for it to exit. */
   stopApp(app: AppName, signal?: NodeJS.Signals): Promise<void>;
   process(app: AppName): ChildProcess | undefined;
@@ -69,8 +72,8 @@ export interface Stack {
 
 /** Starts the built apps for a test file. Build them first (`nx run-many -t build`; the e2e target depends on it). */
 export async function startStack(options: StackOptions): Promise<Stack> {
-  const redisTest = await redisForTest(options.label);
-  const schemaTest = await schemaForTest(options.label);
+  const redisTest = await redisForTest(options.label, options.redisUrl);
+  const schemaTest = await schemaForTest(options.label, options.databaseUrl);
   const ports = { 'api-gateway': await freePort(), inference: await freePort(), results: await freePort(), rpc: await freePort() };
   const apiKey = `test-${randomBytes(16).toString('hex')}`;
   const env: Record<string, string> = {
@@ -78,9 +81,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     API_KEYS: apiKey,
     LOG_FORMAT: 'json',
     LOG_LEVEL: 'info',
-    REDIS_URL: testRedisUrl(),
+    REDIS_URL: redisTest.url,
     QUEUE_PREFIX: redisTest.prefix,
-    DATABASE_URL: testDatabaseUrl(),
+    DATABASE_URL: schemaTest.url,
     DATABASE_SCHEMA: schemaTest.schema,
     MODEL_REPOSITORY: testModelRepository(),
     GATEWAY_HOST: '127.0.0.1',
@@ -98,7 +101,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const processes = new Map<AppName, ChildProcess>();
   const logs: WriteStream[] = [];
 
-  const startApp = async (app: AppName, extra: Record<string, string> = {}): Promise<ChildProcess> => {
+  const startApp = async (app: AppName, extra: Record<string, string> = {}, startOptions: { until?: 'ready' | 'live' } = {}): Promise<ChildProcess> => {
     const log = createWriteStream(join(logDir, `${app}.log`), { flags: 'a' });
     logs.push(log);
     const child = spawn(process.execPath, [join(workspaceRoot(), 'dist', 'apps', app, 'main.js')], {
@@ -113,7 +116,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       child.once('exit', (code, signal) => reject(new Error(`${app} exited (${code ?? signal}) before it was ready; see ${logDir}/${app}.log`))),
     );
     exited.catch(() => undefined);
-    await Promise.race([waitForHttp(`http://127.0.0.1:${ports[app]}/health/ready`), exited]);
+    await Promise.race([waitForHttp(`http://127.0.0.1:${ports[app]}/health/${startOptions.until ?? 'ready'}`), exited]);
     return child;
   };
 

@@ -51,8 +51,15 @@ export class DetectionsController {
       throw new ApiError('validation_failed', 'Idempotency-Key must be 1 to 255 visible ASCII characters');
     }
     const fields = parseSubmitFields(query, multipart && body && typeof body === 'object' ? (body as Record<string, unknown>) : {});
-    const { correlationId, clientId } = contextOf(req);
-    const reply = await this.detections.submit({ image, fields, correlationId, clientId, ...(idempotencyKey !== undefined ? { idempotencyKey } : {}) });
+    const { correlationId, clientId, priorities } = contextOf(req);
+    const reply = await this.detections.submit({
+      image,
+      fields,
+      correlationId,
+      clientId,
+      allowedPriorities: priorities ?? [],
+      ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+    });
     res.status(reply.status);
     res.setHeader('Location', `/v1/detections/${reply.view.id}`);
     return reply.view;

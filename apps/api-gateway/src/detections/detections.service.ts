@@ -12,11 +12,13 @@ import {
   workKey,
 } from '@argus/broker';
 import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
-import { BULLMQ_PRIORITY, type DetectJob, type DetectionView, JobName, type RequestRecord } from '@argus/contracts';
+import { BULLMQ_PRIORITY, type DetectJob, type DetectionView, JobName, type Priority, type RequestRecord } from '@argus/contracts';
 import { probeImage } from '@argus/imaging';
 import { Metrics } from '@argus/observability';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ApiError, ERROR_STATUS } from '../errors/api-error';
+import { Backpressure } from '../limits/backpressure.service';
+import { Drain } from '../limits/drain.service';
 import { ModelCatalog } from '../models/model-catalog.service';
 import { CompletionWaiter } from './completion-waiter';
 import { detectParams, priorityOf, resolveClasses, type SubmitFields } from './submit-params';
@@ -27,6 +29,8 @@ export interface Submission {
   correlationId: string;
   /** Who is asking (an API key's id), for idempotency scoping. */
   clientId: string;
+  /** Priorities the client's API key may ask for (req.argus.priorities); others get 403. */
+  allowedPriorities: readonly Priority[];
   idempotencyKey?: string;
 }
 
@@ -53,11 +57,16 @@ export class DetectionsService {
     @Inject(DETECT_QUEUE) private readonly detectQueue: DetectQueue,
     @Inject(RESULTS_QUEUE) private readonly resultsQueue: ResultsQueue,
     private readonly metrics: Metrics,
+    private readonly backpressure: Backpressure,
+    private readonly drain: Drain,
   ) {}
 
   async submit(submission: Submission): Promise<SubmissionReply> {
     const started = performance.now();
     const { image, fields } = submission;
+    if (!submission.allowedPriorities.includes(priorityOf(fields))) {
+      throw new ApiError('forbidden', `This API key may not ask for priority "${priorityOf(fields)}" (allowed: ${submission.allowedPriorities.join(', ') || 'none'})`);
+    }
     const probe = await probeImage(image, { maxBytes: this.config.limits.maxImageBytes, maxPixels: this.config.limits.maxImagePixels });
     const model = await this.catalog.resolve(fields.model ?? this.config.models.default);
     const classes = resolveClasses(fields.classes, model);
@@ -81,6 +90,13 @@ export class DetectionsService {
       ...(submission.clientId !== 'anonymous' ? { clientId: submission.clientId } : {}),
     };
     const waitMs = Math.min(fields.wait ?? 0, this.config.limits.maxWaitMs);
+    const deadline = fields.deadlineMs !== undefined ? Date.now() + fields.deadlineMs : undefined;
+
+    // Backpressure before anything is recorded: a refused request leaves no trace. A finished
+    // result is still served (it adds no work).
+    if ((await this.backpressure.overloaded()) && !(await this.store.getOutcome(key))) {
+      throw this.backpressure.refusal(priority);
+    }
 
     if (submission.idempotencyKey !== undefined) {
       const earlier = await this.store.claimIdempotencyKey(submission.clientId, submission.idempotencyKey, record.id, `${key}:${priority}`);
@@ -106,15 +122,15 @@ export class DetectionsService {
     }
     this.metrics.cacheLookups.inc({ result: 'miss' });
 
-    const jobId = await this.enqueue(record, image);
+    const jobId = await this.enqueue(record, image, deadline);
     this.logger.log({ msg: 'accepted', requestId: record.id, jobId, shared: jobId !== record.id, model: model.name, priority, bytes: image.length });
-    const finished = await this.waiter.wait(jobId, key, waitMs);
+    const finished = await this.drain.race(this.waiter.wait(jobId, key, waitMs));
     if (finished) return this.reply(record, finished, false);
     return { status: 202, view: pendingView(record, 'queued') };
   }
 
   /** Queues the work, or joins the job already doing it; returns the job's id. */
-  private async enqueue(record: RequestRecord, image: Buffer): Promise<string> {
+  private async enqueue(record: RequestRecord, image: Buffer, deadline: number | undefined): Promise<string> {
     await this.store.holdImage(record.sha256, record.id, image);
     const data: DetectJob = {
       workKey: record.workKey,
@@ -125,6 +141,7 @@ export class DetectionsService {
       requestId: record.id,
       correlationId: record.correlationId,
       enqueuedAt: Date.parse(record.createdAt),
+      ...(deadline !== undefined ? { deadline } : {}),
     };
     const job = await this.detectQueue.add(JobName.Detect, data, {
       jobId: record.id,
@@ -135,23 +152,29 @@ export class DetectionsService {
     if (jobId !== record.id) {
       // Identical work is already queued or running: ride on it, and let it hurry if we are in a hurry.
       await this.store.releaseImage(record.sha256, record.id);
-      await this.promote(jobId, BULLMQ_PRIORITY[record.priority]);
+      await this.promote(jobId, BULLMQ_PRIORITY[record.priority], deadline);
     }
     await this.store.setRequestJob(record.id, jobId);
     return jobId;
   }
 
-  private async promote(jobId: string, priority: number): Promise<void> {
+  private async promote(jobId: string, priority: number, deadline: number | undefined): Promise<void> {
     const job = await this.detectQueue.getJob(jobId);
     if (job && job.priority > priority) {
       await job.changePriority({ priority }).catch(() => undefined); // already active: nothing to gain
+    }
+    // A shared job keeps the latest deadline of the requests riding on it (none beats any), so
+    // one request's deadline never fails another's work.
+    if (job?.data.deadline !== undefined && (deadline === undefined || deadline > job.data.deadline)) {
+      const { deadline: _earlier, ...data } = job.data;
+      await job.updateData(deadline === undefined ? data : { ...data, deadline }).catch(() => undefined); // finished meanwhile
     }
   }
 
   private async replay(requestId: string, waitMs: number): Promise<SubmissionReply> {
     const stored = await this.store.getRequest(requestId);
     if (!stored) throw new ApiError('not_found', 'The request this Idempotency-Key names has expired');
-    const outcome = (await this.store.getOutcome(stored.record.workKey)) ?? (stored.jobId ? await this.waiter.wait(stored.jobId, stored.record.workKey, waitMs) : null);
+    const outcome = (await this.store.getOutcome(stored.record.workKey)) ?? (stored.jobId ? await this.drain.race(this.waiter.wait(stored.jobId, stored.record.workKey, waitMs)) : null);
     if (outcome) return this.reply(stored.record, outcome, stored.cached);
     return { status: 202, view: pendingView(stored.record, 'queued') };
   }

@@ -6,6 +6,8 @@ import { ApiError } from '../errors/api-error';
 const blankToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess(blankToUndefined, schema.optional());
 const threshold = z.coerce.number().min(0).max(1);
+/** Longest deadline a client may set (a day): beyond that the image bytes may have expired anyway. */
+export const MAX_DEADLINE_MS = 86_400_000;
 
 /** The options a client may send with an image (form fields, or query parameters with a raw body). */
 export const SubmitFieldsSchema = z
@@ -18,6 +20,8 @@ export const SubmitFieldsSchema = z
     maxDetections: optional(z.coerce.number().int().min(1).max(1000)),
     agnostic: optional(z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')),
     wait: optional(z.coerce.number().int().min(0)),
+    /** Milliseconds from now after which the job, if still waiting, fails with deadline_exceeded instead of running. */
+    deadlineMs: optional(z.coerce.number().int().min(1).max(MAX_DEADLINE_MS)),
   })
   .strict();
 export type SubmitFields = z.infer<typeof SubmitFieldsSchema>;

@@ -1,4 +1,5 @@
 import { isImageError } from '@argus/imaging';
+import { ERROR_CODE_LOCAL } from '@argus/observability';
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { ApiError } from './api-error';
@@ -22,6 +23,7 @@ export class ErrorFilter implements ExceptionFilter {
     }
     if (res.headersSent) return;
     for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+    res.locals[ERROR_CODE_LOCAL] = error.code;
     res.status(error.status).json(error.body());
   }
 }
@@ -53,10 +55,23 @@ export function toApiError(exception: unknown): ApiError {
     if (status < 500) return new ApiError('validation_failed', multipartHint(message), {}, status);
     return new ApiError('internal_error', message, {}, status);
   }
+  if (isRedisUnavailable(exception)) {
+    return new ApiError('unavailable', 'The queue (Redis) is unavailable; retry shortly', { 'Retry-After': '2' });
+  }
   if (exception instanceof Error && /Multipart|Unexpected end of form|boundary/i.test(exception.message)) {
     return new ApiError('validation_failed', `Malformed multipart body: ${exception.message}`);
   }
   return new ApiError('internal_error', 'Internal error; see the gateway log');
+}
+
+/**
+ * ioredis errors meaning Redis cannot be reached right now (the gateway's connection fails fast):
+ * a 503 the client retries, not a 500.
+ */
+export function isRedisUnavailable(exception: unknown): boolean {
+  if (!(exception instanceof Error)) return false;
+  if (exception.name === 'MaxRetriesPerRequestError') return true;
+  return /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|LOADING Redis is loading|READONLY You can't write/i.test(exception.message);
 }
 
 function multipartHint(message: string): string {

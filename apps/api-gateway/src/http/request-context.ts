@@ -1,4 +1,5 @@
 import { CORRELATION_HEADER, correlationIdFrom, withCorrelation } from '@argus/observability';
+import type { Priority } from '@argus/contracts';
 import type { NextFunction, Request, Response } from 'express';
 
 /** Per-request context the gateway attaches to Express requests. */
@@ -6,6 +7,8 @@ export interface ArgusRequestContext {
   correlationId: string;
   /** The authenticated client (an API key's id); 'anonymous' when keys are not in use. */
   clientId: string;
+  /** Priorities the client's key may ask for (set by the auth middleware; absent: none checked yet). */
+  priorities?: readonly Priority[];
 }
 
 declare global {

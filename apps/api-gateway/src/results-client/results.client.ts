@@ -1,5 +1,5 @@
 import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
-import { type DetectionListQuery, type DetectionPage, type DetectionView, ResultsRpc, type ResultsHealth } from '@argus/contracts';
+import { type ApiKeyGrant, type DetectionListQuery, type DetectionPage, type DetectionView, ResultsRpc, type ResultsHealth } from '@argus/contracts';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { type ClientProxy, ClientProxyFactory, Transport } from '@nestjs/microservices';
 import { firstValueFrom, timeout } from 'rxjs';
@@ -31,6 +31,11 @@ export class ResultsClient implements OnApplicationShutdown {
   /** apps/results' view of its database. */
   health(): Promise<ResultsHealth> {
     return this.ask<ResultsHealth>(ResultsRpc.Health, {});
+  }
+
+  /** The grant of a Postgres-managed API key by its sha256, or null when unknown or revoked. */
+  verifyApiKey(sha256: string): Promise<ApiKeyGrant | null> {
+    return this.ask<ApiKeyGrant | null>(ResultsRpc.VerifyApiKey, { sha256 });
   }
 
   private ask<T>(pattern: string, payload: unknown): Promise<T> {

@@ -2,7 +2,7 @@ import { createRedis } from '@argus/broker';
 import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
 import { type DetectJob, DetectJobSchema, encodeFailure, type InferenceResult, QueueName } from '@argus/contracts';
 import { Metrics, withCorrelation } from '@argus/observability';
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { DetectService, type JobContext } from './detect.service';
@@ -14,7 +14,7 @@ import { classifyFailure } from './failure';
  * final failures with a code.
  */
 @Injectable()
-export class DetectProcessor implements OnApplicationShutdown {
+export class DetectProcessor implements BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(DetectProcessor.name);
   private worker: Worker<DetectJob, InferenceResult> | undefined;
   private connection: Redis | undefined;
@@ -94,8 +94,19 @@ export class DetectProcessor implements OnApplicationShutdown {
     });
   }
 
+  /**
+   * SIGTERM: take no new job and let the ones in hand finish, before any onApplicationShutdown hook
+   * runs (those run together: the models and Redis would go away under the active jobs). A job
+   * that cannot finish in the grace period is taken back by BullMQ when its lock expires.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (!this.worker) return;
+    const started = performance.now();
+    await this.worker.close();
+    this.logger.log({ msg: 'worker closed: jobs in hand finished', ms: Math.round(performance.now() - started) });
+  }
+
   async onApplicationShutdown(): Promise<void> {
-    // close() lets active jobs finish (or hands them back when they cannot) before it resolves.
     await this.worker?.close();
     this.connection?.disconnect();
   }
