@@ -1,0 +1,28 @@
+import { chooseBest } from './bare';
+import type { GridCell } from './report';
+import { summarize } from './stats';
+
+const cell = (inflight: number, threads: number, batching: boolean, imagesPerSec: number, p50: number): GridCell => ({
+  model: 'yolox-nano',
+  inflight,
+  threads,
+  batching,
+  imagesPerSec,
+  latency: summarize([p50]),
+  cpuCores: 1,
+  otherCores: 0,
+});
+
+describe(chooseBest.name, () => {
+  it('takes the most images/s, the lowest single-image p50, and the most images/s without batching', () => {
+    const cells = [cell(1, 1, false, 30, 33), cell(1, 2, false, 28, 30), cell(2, 1, false, 40, 50), cell(4, 1, true, 45, 90), cell(4, 2, false, 35, 100)];
+    const best = chooseBest('yolox-nano', [...cells, { ...cell(8, 8, true, 999, 1), model: 'other' }]);
+    expect(best.throughput).toBe(cells[3]);
+    expect(best.latency).toBe(cells[1]);
+    expect(best.unbatched).toBe(cells[2]);
+  });
+
+  it('refuses a model the grid did not measure', () => {
+    expect(() => chooseBest('nope', [cell(1, 1, false, 1, 1)])).toThrow(/no grid cells/);
+  });
+});

@@ -1,0 +1,162 @@
+import { DetectorSession, type ModelEntry } from '@argus/vision';
+import { type BenchContext, measurePoint, noteBoxes } from './context';
+import { closedLoop } from './load';
+import { BarePipeline, defaultParams } from './pipeline';
+import type { BestConfigs, GridCell, Point } from './report';
+import { roundSummary, summarize } from './stats';
+
+/** The batch size the bare pipeline allows when batching (as MAX_BATCH_SIZE's default). */
+export const BARE_MAX_BATCH = 8;
+
+/** A CPU session with the given intra-op threads, loaded and warmed up as the apps do it. */
+export function openSession(ctx: BenchContext, entry: ModelEntry, threads: number, maxBatchSize = BARE_MAX_BATCH): Promise<DetectorSession> {
+  return DetectorSession.create(entry, {
+    executionProviders: ['cpu'],
+    intraOpThreads: threads,
+    interOpThreads: 0,
+    warmupRuns: ctx.defaults.models.warmupRuns,
+    maxBatchSize,
+  });
+}
+
+export function modelEntry(ctx: BenchContext, name: string): ModelEntry {
+  const entry = ctx.entries.find((e) => e.name === name);
+  if (!entry) throw new Error(`no model "${name}" in ${ctx.repository} (found ${ctx.entries.map((e) => e.name).join(', ')})`);
+  return entry;
+}
+
+/**
+ * Picks the bare pipeline's best settings: most images/s overall; lowest p50 with one image in
+ * flight; most images/s without batching.
+ */
+export function chooseBest(model: string, cells: readonly GridCell[]): BestConfigs {
+  const mine = cells.filter((c) => c.model === model);
+  if (mine.length === 0) throw new Error(`no grid cells for ${model}`);
+  const most = (list: readonly GridCell[]) => list.reduce((a, b) => (b.imagesPerSec > a.imagesPerSec ? b : a));
+  const single = mine.filter((c) => c.inflight === 1);
+  const unbatched = mine.filter((c) => !c.batching);
+  return {
+    model,
+    throughput: most(mine),
+    latency: (single.length > 0 ? single : mine).reduce((a, b) => (b.latency.p50 < a.latency.p50 ? b : a)),
+    unbatched: most(unbatched.length > 0 ? unbatched : mine),
+  };
+}
+
+/**
+ * The bare pipeline's threading grid: images in flight x intra-op threads x batching (where the
+ * model batches), each cell a short closed loop with as many clients as images in flight.
+ */
+export async function runGrid(ctx: BenchContext): Promise<{ grid: GridCell[]; best: BestConfigs[] }> {
+  const { options, photos } = ctx;
+  const grid: GridCell[] = [];
+  const best: BestConfigs[] = [];
+  for (const model of options.models) {
+    const entry = modelEntry(ctx, model);
+    const params = defaultParams(entry, ctx.defaults.defaults);
+    for (const threads of options.gridThreads) {
+      // One session at a time: an idle session's ONNX Runtime threads must not run beside the measured one.
+      const session = await openSession(ctx, entry, threads);
+      try {
+        for (const inflight of options.gridInflight) {
+          const batchings = session.maxBatchSize > 1 && inflight > 1 ? [false, true] : [false];
+          for (const batching of batchings) {
+            const pipeline = new BarePipeline(session, { inflight, batching }, params, ctx.limits);
+            let before = ctx.monitor.snapshot();
+            let after = before;
+            const loop = await closedLoop(
+              {
+                concurrency: inflight,
+                warmupMs: 300,
+                maxWarmupMs: 20000,
+                durationMs: options.gridS * 1000,
+                onWindowStart: () => (before = ctx.monitor.snapshot()),
+                onWindowEnd: () => (after = ctx.monitor.snapshot()),
+              },
+              async () => {
+                await pipeline.detect(photos.next().bytes);
+                return { ok: true, status: 'ok' };
+              },
+            );
+            const sizes = pipeline.batchSizes;
+            const cpu = ctx.monitor.cores(before, after);
+            const cell: GridCell = {
+              model,
+              inflight,
+              threads,
+              batching,
+              imagesPerSec: loop.ok / (loop.windowMs / 1000),
+              latency: roundSummary(summarize(loop.latencies)),
+              cpuCores: cpu['bench'] ?? NaN,
+              otherCores: cpu['other'] ?? NaN,
+              ...(pipeline.batches && sizes.length > 0 ? { meanBatch: sizes.reduce((a, b) => a + b, 0) / sizes.length } : {}),
+            };
+            grid.push(cell);
+            ctx.progress(
+              `grid   ${model} inflight ${inflight} threads ${threads} batching ${batching ? 'on ' : 'off'} ${cell.imagesPerSec.toFixed(1).padStart(6)} img/s  p50 ${cell.latency.p50.toFixed(1)} ms`,
+            );
+          }
+        }
+      } finally {
+        await session.release();
+      }
+    }
+    best.push(chooseBest(model, grid));
+  }
+  return { grid, best };
+}
+
+/**
+ * The bare pipeline's concurrency points: c = 1 at the lowest-latency settings, c > 1 at the
+ * highest-throughput ones. Clients beyond the pipeline's images in flight wait for a slot, as
+ * they would for a server. Sessions stay loaded (idle) between points.
+ */
+export class BareRunner {
+  private readonly sessions = new Map<string, Promise<DetectorSession>>();
+
+  constructor(
+    private readonly ctx: BenchContext,
+    private readonly best: readonly BestConfigs[],
+  ) {}
+
+  private session(model: string, threads: number): Promise<DetectorSession> {
+    const key = `${model}:${threads}`;
+    let session = this.sessions.get(key);
+    if (!session) {
+      session = openSession(this.ctx, modelEntry(this.ctx, model), threads);
+      this.sessions.set(key, session);
+    }
+    return session;
+  }
+
+  async point(model: string, concurrency: number): Promise<Point> {
+    const ctx = this.ctx;
+    const best = this.best.find((b) => b.model === model);
+    if (!best) throw new Error(`no grid result for ${model}`);
+    const settings = concurrency === 1 ? best.latency : best.throughput;
+    const session = await this.session(model, settings.threads);
+    const pipeline = new BarePipeline(
+      session,
+      { inflight: settings.inflight, batching: settings.batching },
+      defaultParams(session.entry, ctx.defaults.defaults),
+      ctx.limits,
+    );
+    const { point } = await measurePoint(
+      ctx,
+      { mode: 'bare', model, concurrency, config: { inflight: settings.inflight, threads: settings.threads, batching: settings.batching } },
+      async () => {
+        const photo = ctx.photos.next();
+        const detections = await pipeline.detect(photo.bytes);
+        noteBoxes(ctx, 'bare', model, photo.index, detections.length);
+        return { ok: true, status: 'ok' };
+      },
+    );
+    return point;
+  }
+
+  async close(): Promise<void> {
+    const sessions = await Promise.all(this.sessions.values());
+    this.sessions.clear();
+    await Promise.all(sessions.map((s) => s.release()));
+  }
+}

@@ -1,0 +1,292 @@
+import { buildConfig } from '@argus/config';
+import { testImage, testModelRepository, workspaceRoot } from '@argus/testing';
+import { scanModelRepository } from '@argus/vision';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import sharp from 'sharp';
+import { ArgError, type BenchOptions, type Phase, parseBenchArgs, USAGE } from './args';
+import { BareRunner, runGrid } from './bare';
+import { renderChart } from './chart';
+import type { BenchContext } from './context';
+import { DirectRunner } from './direct';
+import { PHOTO_MIX, PhotoMix } from './photos';
+import { ProcessMonitor } from './procs';
+import type { BenchReport, BestConfigs, GridCell, Point } from './report';
+import { StackRunner } from './stack';
+import { formatSummary } from './summary';
+import { computeRatios, evaluateTargets } from './targets';
+
+// npm run bench -- [--quick] [--models a,b] [--concurrency 1,4,16,64] [--duration s] [--only ...]
+// The bare pipeline, a direct server and the whole stack on the same photos and models, side by
+// side in one run; see docs/benchmark.md. Figures only: nothing here is asserted.
+
+const STACK_PHASES: Phase[] = ['stack', 'cache', 'priority', 'batching'];
+const APPS = ['api-gateway', 'inference', 'results'];
+/** A one-minute load average above this at the start means someone else is using the machine. */
+const BUSY_LOAD = 0.7;
+/** Cores of CPU no tracked process explains during a point, above which its figures are suspect. */
+const BUSY_OTHER_CORES = 0.25;
+
+const started = Date.now();
+const progress = (line: string): void => {
+  process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+};
+
+function git(args: string[]): string {
+  try {
+    return execFileSync('git', args, { cwd: workspaceRoot(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return '';
+  }
+}
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  if (!existsSync(dir)) return newest;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds the apps when asked; otherwise says so loudly when dist/ is missing or older than the sources. */
+function checkBuild(options: BenchOptions, warnings: string[]): void {
+  const root = workspaceRoot();
+  const build = 'npx nx run-many -t build -p api-gateway inference results';
+  if (options.build) {
+    progress(`building: ${build}`);
+    execFileSync('npx', ['nx', 'run-many', '-t', 'build', '-p', ...APPS, '--outputStyle=static'], { cwd: root, stdio: ['ignore', 2, 2] });
+  }
+  const mains = APPS.map((a) => join(root, 'dist', 'apps', a, 'main.js'));
+  const missing = mains.filter((m) => !existsSync(m));
+  if (missing.length > 0) throw new Error(`the stack is not built (${missing.map((m) => relative(root, m)).join(', ')}): run ${build}, or npm run bench -- --build`);
+  const built = Math.min(...mains.map((m) => statSync(m).mtimeMs));
+  const sources = [...APPS.map((a) => join(root, 'apps', a, 'src')), ...readdirSync(join(root, 'libs')).map((l) => join(root, 'libs', l, 'src'))];
+  const newest = Math.max(...sources.map(newestSource));
+  if (newest > built) {
+    const msg = `dist/ is older than the sources (newest source ${new Date(newest).toISOString()}, build ${new Date(built).toISOString()}): the stack runs old code; add --build`;
+    warnings.push(msg);
+    progress(`WARNING: ${msg}`);
+  }
+}
+
+/** Per model, photos where the modes found different numbers of boxes. */
+function boxMismatches(boxes: BenchContext['boxes']): string[] {
+  const out: string[] = [];
+  const models = new Set(Object.values(boxes).flatMap((m) => Object.keys(m)));
+  for (const model of models) {
+    const byMode = Object.entries(boxes).flatMap(([mode, m]) => (m[model] ? [[mode, m[model]] as const] : []));
+    const photos = Math.max(0, ...byMode.map(([, list]) => list.length));
+    for (let i = 0; i < photos; i++) {
+      const counts = byMode.filter(([, list]) => list[i] !== undefined).map(([mode, list]) => `${mode} ${list[i]}`);
+      if (new Set(counts.map((c) => c.split(' ')[1])).size > 1) out.push(`${model}, ${PHOTO_MIX[i] ?? i}: boxes differ between modes (${counts.join(', ')})`);
+    }
+  }
+  return out;
+}
+
+async function main(): Promise<number> {
+  let options: BenchOptions;
+  try {
+    const parsed = parseBenchArgs(process.argv.slice(2));
+    if (parsed.kind === 'help') {
+      process.stdout.write(`${parsed.text}\n`);
+      return 0;
+    }
+    options = parsed.options;
+  } catch (e) {
+    if (e instanceof ArgError) {
+      process.stderr.write(`bench: ${e.message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  const startedAt = new Date(started);
+  const loadAvgStart = loadavg();
+  const warnings: string[] = [];
+  if ((loadAvgStart[0] ?? 0) > BUSY_LOAD) {
+    const msg = `the machine was busy when the run started (load average ${loadAvgStart.map((v) => v.toFixed(2)).join(' ')}): figures may be low; compare runs only when both were quiet`;
+    warnings.push(msg);
+    progress(`WARNING: ${msg}`);
+  }
+  const wantStack = options.only.some((p) => STACK_PHASES.includes(p));
+  if (wantStack) checkBuild(options, warnings);
+
+  const repository = testModelRepository();
+  const entries = await scanModelRepository(repository);
+  const unknown = options.models.filter((m) => !entries.some((e) => e.name === m));
+  if (unknown.length > 0) throw new Error(`no model ${unknown.join(', ')} in ${repository} (found ${entries.map((e) => e.name).join(', ')})`);
+  const targetModel = options.models.includes('yolox-nano') ? 'yolox-nano' : (options.models[0] as string);
+  const defaults = buildConfig({});
+  const monitor = new ProcessMonitor();
+  monitor.track('bench', process.pid);
+  monitor.trackCommand('redis', 'redis-server');
+  monitor.trackCommand('postgres', 'postgres');
+  const ctx: BenchContext = {
+    options,
+    photos: new PhotoMix(
+      PHOTO_MIX.map((name) => testImage(name)),
+      randomBytes(4).toString('hex'),
+    ),
+    monitor,
+    repository,
+    entries,
+    defaults,
+    limits: { maxBytes: defaults.limits.maxImageBytes, maxPixels: defaults.limits.maxImagePixels },
+    warnings,
+    boxes: {},
+    progress,
+  };
+  progress(`models ${options.models.join(', ')}; concurrency ${options.concurrency.join(', ')}; ${options.durationS} s per point after >= ${options.warmupS} s warm-up; phases ${options.only.join(', ')}`);
+
+  let grid: GridCell[] = [];
+  let best: BestConfigs[] = [];
+  const points: Point[] = [];
+  const peakRss: BenchReport['peakRss'] = {};
+  const report: Partial<BenchReport> = {};
+  const want = (p: Phase) => options.only.includes(p);
+
+  /** A point, measured again (up to --retries times) when other work used the machine during it; the quieter one is kept. */
+  const measured = async (measure: () => Promise<Point>): Promise<Point> => {
+    let point = await measure();
+    for (let i = 0; i < options.retries && (point.cpu['other'] ?? 0) > BUSY_OTHER_CORES; i++) {
+      progress(`  ${(point.cpu['other'] ?? 0).toFixed(2)} cores were busy outside the measured processes: measuring again`);
+      const again = await measure();
+      if ((again.cpu['other'] ?? 0) < (point.cpu['other'] ?? 0)) point = again;
+    }
+    return point;
+  };
+
+  if (want('bare')) {
+    monitor.resetPeaks();
+    ({ grid, best } = await runGrid(ctx));
+    peakRss['grid'] = { bench: monitor.peakRss()['bench'] ?? 0 };
+  }
+  // Everything that serves is started first, then the modes are measured point by point side by
+  // side (bare, direct, stack at each concurrency), so a change in the machine's background load
+  // hits all three alike instead of one mode's whole series.
+  const bare = want('bare') ? new BareRunner(ctx, best) : undefined;
+  let direct: DirectRunner | undefined;
+  let stack: StackRunner | undefined;
+  // Ctrl-C: stop what was started, so no server lingers and the stack's Redis prefix and schema go.
+  const interrupted = (): void => {
+    progress('interrupted: stopping the direct server and the stack ...');
+    void Promise.allSettled([direct?.stop(), stack?.stop()]).then(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  try {
+    if (want('direct')) direct = await DirectRunner.start(ctx, best);
+    if (wantStack) {
+      stack = await StackRunner.start(ctx);
+      report.stackConfig = stack.describe;
+    }
+    monitor.resetPeaks();
+    for (const model of options.models) {
+      for (const concurrency of options.concurrency) {
+        if (bare) points.push(await measured(() => bare.point(model, concurrency)));
+        if (direct) points.push(await measured(() => (direct as DirectRunner).point(model, concurrency)));
+        if (stack && want('stack')) points.push(await measured(() => (stack as StackRunner).point(model, concurrency)));
+      }
+    }
+    peakRss['points'] = monitor.peakRss();
+    await bare?.close();
+    await direct?.stop();
+    direct = undefined;
+    if (stack) {
+      if (want('cache')) report.cache = await stack.cache(targetModel);
+      if (want('priority')) report.priority = await stack.priority(targetModel);
+      if (want('cache') || want('priority')) peakRss['cache+priority'] = monitor.peakRss();
+      if (want('batching')) {
+        const batching = await stack.batching(targetModel);
+        if (batching) report.batching = batching;
+      }
+    }
+  } finally {
+    await direct?.stop();
+    await stack?.stop();
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
+  }
+
+  const busy = [
+    ...grid.filter((g) => g.otherCores > BUSY_OTHER_CORES).map((g) => ({ label: `grid ${g.model} ${g.inflight}/${g.threads}/${g.batching ? 'on' : 'off'}`, other: g.otherCores })),
+    ...points.filter((p) => (p.cpu['other'] ?? 0) > BUSY_OTHER_CORES).map((p) => ({ label: `${p.mode} ${p.model} c=${p.concurrency}`, other: p.cpu['other'] ?? 0 })),
+  ];
+  if (busy.length > 0) {
+    warnings.push(
+      `CPU outside the measured processes above ${BUSY_OTHER_CORES} cores during ${busy.length} measurement(s) (${busy.map((b) => `${b.label}: ${b.other.toFixed(2)}`).join('; ')}): another session was using the machine; their figures are low`,
+    );
+  }
+  warnings.push(...boxMismatches(ctx.boxes));
+
+  const loadAvgEnd = loadavg();
+  const ort = (await import('onnxruntime-node')).env.versions.common ?? 'unknown';
+  const dirty = git(['status', '--porcelain', '--', 'apps', 'libs', 'tools']).length > 0;
+  const full: BenchReport = {
+    meta: {
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      elapsedS: (Date.now() - started) / 1000,
+      node: process.version,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+      sharp: `${sharp.versions.sharp ?? '?'} (libvips ${sharp.versions.vips})`,
+      sharpConcurrency: sharp.concurrency(),
+      onnxruntime: ort,
+      loadAvgStart,
+      loadAvgEnd,
+      git: `${git(['rev-parse', '--short', 'HEAD']) || 'unknown'}${dirty ? '+uncommitted' : ''}`,
+      targetModel,
+      argv: process.argv.slice(2),
+    },
+    options: { ...options },
+    photos: ctx.photos.names,
+    ...(report.stackConfig ? { stackConfig: report.stackConfig } : {}),
+    grid,
+    best,
+    points,
+    ...(report.cache ? { cache: report.cache } : {}),
+    ...(report.priority ? { priority: report.priority } : {}),
+    ...(report.batching ? { batching: report.batching } : {}),
+    peakRss,
+    boxes: ctx.boxes,
+    ratios: computeRatios(points),
+    targets: evaluateTargets({
+      model: targetModel,
+      points,
+      ...(report.priority ? { priority: report.priority } : {}),
+      ...(report.batching ? { batching: report.batching } : {}),
+      ...(report.cache ? { cache: report.cache } : {}),
+    }),
+    warnings,
+  };
+
+  const outDir = resolve(workspaceRoot(), options.outDir);
+  mkdirSync(outDir, { recursive: true });
+  const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const base = `bench-${stamp}${options.quick ? '-quick' : ''}`;
+  const json = `${JSON.stringify(full, null, 2)}\n`;
+  const svg = renderChart(points, `Argus benchmark ${startedAt.toISOString().slice(0, 16)}Z: bare pipeline, direct server, whole stack`);
+  for (const name of [base, 'latest']) {
+    writeFileSync(join(outDir, `${name}.json`), json);
+    writeFileSync(join(outDir, `${name}.svg`), svg);
+  }
+  process.stdout.write(`${formatSummary(full)}\n\nwrote ${relative(workspaceRoot(), join(outDir, base))}.json and .svg (also latest.json, latest.svg)\n`);
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,42 @@
+/** One model the direct server loads, and how it runs it. */
+export interface DirectModel {
+  name: string;
+  /** ONNX Runtime intra-op threads. */
+  threads: number;
+  /** Images decoded/inferred at once; further requests wait their turn. */
+  inflight: number;
+}
+
+export interface DirectServerArgs {
+  port: number;
+  repository: string;
+  models: DirectModel[];
+}
+
+/** `name:threads:inflight` for each model, comma-separated (e.g. "yolox-nano:1:2,yolov8n-int8:2:2"). */
+export function formatDirectModels(models: readonly DirectModel[]): string {
+  return models.map((m) => `${m.name}:${m.threads}:${m.inflight}`).join(',');
+}
+
+/** Parses the direct server's argv: --port N --repository DIR --models name:threads:inflight,... */
+export function parseDirectArgs(argv: readonly string[]): DirectServerArgs {
+  const value = (flag: string): string => {
+    const i = argv.indexOf(flag);
+    const v = i >= 0 ? argv[i + 1] : undefined;
+    if (v === undefined || v.startsWith('--')) throw new Error(`direct-server: ${flag} is required`);
+    return v;
+  };
+  const port = Number(value('--port'));
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`direct-server: --port must be a TCP port, not "${value('--port')}"`);
+  const models = value('--models')
+    .split(',')
+    .map((spec) => {
+      const [name, threads, inflight] = spec.split(':');
+      const m = { name: name ?? '', threads: Number(threads), inflight: Number(inflight) };
+      if (!m.name || !Number.isInteger(m.threads) || m.threads < 0 || !Number.isInteger(m.inflight) || m.inflight < 1) {
+        throw new Error(`direct-server: --models takes name:threads:inflight, not "${spec}"`);
+      }
+      return m;
+    });
+  return { port, repository: value('--repository'), models };
+}
