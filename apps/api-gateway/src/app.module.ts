@@ -20,6 +20,9 @@ import { KeyVerifier } from './auth/key-verifier.service';
 import { Backpressure } from './limits/backpressure.service';
 import { Drain } from './limits/drain.service';
 import { RateLimiter } from './limits/rate-limiter.service';
+import { AnnotatedController } from './detections/annotated.controller';
+import { DetectionEventsController } from './detections/detection-events.controller';
+import { DetectionEvents } from './detections/detection-events.service';
 
 @Module({})
 export class AppModule {
@@ -38,7 +41,7 @@ export class AppModule {
           }),
         }),
       ],
-      controllers: [HealthController, DetectionsController, ModelsController],
+      controllers: [HealthController, DetectionsController, ModelsController, DetectionEventsController, AnnotatedController],
       providers: [
         healthChecks({
           inject: [REDIS, ResultsClient, Drain],
@@ -58,6 +61,7 @@ export class AppModule {
         CompletionWaiter,
         DetectionsService,
         DetectionStatus,
+        DetectionEvents,
       ],
       exports: [ResultsClient],
     };

@@ -13,6 +13,7 @@ import { AuthMiddleware } from './auth/auth.middleware';
 import { corsOptions } from './auth/cors';
 import { Drain } from './limits/drain.service';
 import { redisGate } from './limits/redis-gate';
+import { setupDocs } from './docs/openapi';
 
 /** The public HTTP entry point: uploads, job status, models. */
 async function bootstrap(): Promise<void> {
@@ -40,6 +41,7 @@ async function bootstrap(): Promise<void> {
   // through multer in the controller; small JSON bodies for everything else.
   app.use(express.raw({ type: 'image/*', limit: config.limits.maxImageBytes }));
   app.use(express.json({ limit: '1mb' }));
+  setupDocs(app);
   await app.listen(config.gateway.port, config.gateway.host);
   logger.info({ port: config.gateway.port }, 'gateway listening');
 }

@@ -3,3 +3,4 @@ export * from './expected';
 export * from './services';
 export * from './stack';
 export * from './servers';
+export * from './openapi';

@@ -4,17 +4,21 @@ import { decodeFailure, type InferenceResult } from '@argus/contracts';
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { QueueEvents } from 'bullmq';
 
-type Resolve = (outcome: Outcome) => void;
+/** A detection job's state change, as the gateway hears it from BullMQ's event stream. */
+export type JobEvent = { state: 'queued' | 'active' } | { state: 'completed' | 'failed'; outcome: Outcome };
+export type JobListener = (event: JobEvent) => void;
 
 /**
- * Serves `wait`: one listener per gateway process on the detection queue's event stream (one
- * blocking Redis connection, however many requests wait), fanning each job's end out to the
- * requests waiting for it.
+ * The gateway's one listener on the detection queue's event stream (one blocking Redis
+ * connection per process, however many requests wait or watch), fanning each job's state changes
+ * out to whoever listens for that job: `wait` (REST and GraphQL submissions), Server-Sent Events
+ * and GraphQL subscriptions.
  */
 @Injectable()
 export class CompletionWaiter implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(CompletionWaiter.name);
-  private readonly waiters = new Map<string, Set<Resolve>>();
+  private readonly listeners = new Map<string, Set<JobListener>>();
+  private waiting = 0;
   private events: QueueEvents | undefined;
 
   constructor(
@@ -24,16 +28,39 @@ export class CompletionWaiter implements OnModuleInit, OnApplicationShutdown {
 
   onModuleInit(): void {
     this.events = createDetectEvents(this.config.redis.url, this.config.redis.prefix, 'argus:gateway:events');
-    this.events.on('completed', ({ jobId, returnvalue }) => this.settle(jobId, { ok: true, result: returnvalue as unknown as InferenceResult }));
-    this.events.on('failed', ({ jobId, failedReason }) => this.settle(jobId, { ok: false, error: decodeFailure(failedReason) }));
+    // 'waiting' and 'delayed' after 'active' mean a failed attempt that will be retried.
+    this.events.on('waiting', ({ jobId }) => this.emit(jobId, { state: 'queued' }));
+    this.events.on('delayed', ({ jobId }) => this.emit(jobId, { state: 'queued' }));
+    this.events.on('active', ({ jobId }) => this.emit(jobId, { state: 'active' }));
+    this.events.on('completed', ({ jobId, returnvalue }) =>
+      this.emit(jobId, { state: 'completed', outcome: { ok: true, result: returnvalue as unknown as InferenceResult } }),
+    );
+    // BullMQ emits 'failed' only when no attempt is left.
+    this.events.on('failed', ({ jobId, failedReason }) => this.emit(jobId, { state: 'failed', outcome: { ok: false, error: decodeFailure(failedReason) } }));
     this.events.on('error', (error) => this.logger.warn({ msg: 'event listener error', error: error.message }));
   }
 
-  /** Requests waiting right now. */
+  /** Requests waiting right now (in `wait`). */
   get pending(): number {
+    return this.waiting;
+  }
+
+  /** Listeners of any kind right now (waits, event streams, subscriptions). */
+  get watchers(): number {
     let n = 0;
-    for (const set of this.waiters.values()) n += set.size;
+    for (const set of this.listeners.values()) n += set.size;
     return n;
+  }
+
+  /** Calls `listener` with each state change of a job until the returned function is called. */
+  watch(jobId: string, listener: JobListener): () => void {
+    const set = this.listeners.get(jobId) ?? new Set<JobListener>();
+    set.add(listener);
+    this.listeners.set(jobId, set);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && this.listeners.get(jobId) === set) this.listeners.delete(jobId);
+    };
   }
 
   /**
@@ -43,13 +70,14 @@ export class CompletionWaiter implements OnModuleInit, OnApplicationShutdown {
    */
   async wait(jobId: string, workKey: string, ms: number): Promise<Outcome | null> {
     if (ms <= 0) return null;
-    let resolveFn: Resolve = () => undefined;
+    let resolveFn: (outcome: Outcome) => void = () => undefined;
     const settled = new Promise<Outcome>((resolve) => {
       resolveFn = resolve;
     });
-    const set = this.waiters.get(jobId) ?? new Set<Resolve>();
-    set.add(resolveFn);
-    this.waiters.set(jobId, set);
+    const stop = this.watch(jobId, (event) => {
+      if (event.state === 'completed' || event.state === 'failed') resolveFn(event.outcome);
+    });
+    this.waiting++;
     let timer: NodeJS.Timeout | undefined;
     try {
       const stored = await this.store.getOutcome(workKey);
@@ -62,15 +90,21 @@ export class CompletionWaiter implements OnModuleInit, OnApplicationShutdown {
       ]);
     } finally {
       if (timer) clearTimeout(timer);
-      set.delete(resolveFn);
-      if (set.size === 0 && this.waiters.get(jobId) === set) this.waiters.delete(jobId);
+      this.waiting--;
+      stop();
     }
   }
 
-  private settle(jobId: string, outcome: Outcome): void {
-    const set = this.waiters.get(jobId);
+  private emit(jobId: string, event: JobEvent): void {
+    const set = this.listeners.get(jobId);
     if (!set) return;
-    for (const resolve of set) resolve(outcome);
+    for (const listener of [...set]) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.logger.warn({ msg: 'job listener failed', jobId, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {

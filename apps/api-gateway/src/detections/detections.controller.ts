@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Headers, Param, Post, Query, Req, Res, UploadedFile, UseInterceptors } from '@nestjs/common';
 import { FileInterceptor } from '@nestjs/platform-express';
 import type { Request, Response } from 'express';
+import { ApiGetDetection, ApiSubmitDetection, ApiV1 } from '../docs/decorators';
 import { ApiError } from '../errors/api-error';
 import { contextOf } from '../http/request-context';
 import { DetectionStatus } from './detection-status.service';
@@ -9,6 +10,7 @@ import { parseSubmitFields } from './submit-params';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
+@ApiV1('detections')
 @Controller('v1/detections')
 export class DetectionsController {
   constructor(
@@ -22,6 +24,7 @@ export class DetectionsController {
    * `wait` ms (or cached), else 202 with the id and a Location to poll.
    */
   @Post()
+  @ApiSubmitDetection()
   @UseInterceptors(FileInterceptor('image'))
   async submit(
     @Req() req: Request,
@@ -67,6 +70,7 @@ export class DetectionsController {
 
   /** A detection request at any stage. */
   @Get(':id')
+  @ApiGetDetection()
   get(@Param('id') id: string) {
     return this.status.get(id);
   }

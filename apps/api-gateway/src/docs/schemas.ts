@@ -1,0 +1,103 @@
+import { DetectionStatusSchema, DetectionViewSchema, ErrorInfoSchema, PrioritySchema } from '@argus/contracts';
+import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import { z } from 'zod';
+import { MAX_DEADLINE_MS } from '../detections/submit-params';
+
+/** A `$ref` to a schema of {@link openApiSchemas}. */
+export function ref(name: keyof ReturnType<typeof openApiSchemas>): { $ref: string } {
+  return { $ref: `#/components/schemas/${name}` };
+}
+
+function fromZod(schema: z.ZodType): SchemaObject {
+  return z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'output', unrepresentable: 'any' }) as SchemaObject;
+}
+
+/** The `status` message of /v1/detections/:id/events. */
+export const DetectionStatusEventSchema = z.object({
+  id: z.string(),
+  status: DetectionStatusSchema,
+  /** When the gateway saw the change. */
+  at: z.string(),
+});
+
+/**
+ * The options of a submission, as multipart form fields (or query parameters with a raw body).
+ * Text, because that is what forms carry; the gateway parses and checks them
+ * (apps/api-gateway/src/detections/submit-params.ts).
+ */
+export const SUBMIT_OPTIONS: Readonly<Record<string, SchemaObject>> = {
+  model: { type: 'string', description: 'Model name (GET /v1/models); default DEFAULT_MODEL.', example: 'yolox-nano' },
+  priority: { type: 'string', enum: [...PrioritySchema.options], default: 'normal' },
+  confidence: { type: 'number', minimum: 0, maximum: 1, description: 'Score threshold; default the model\'s or DEFAULT_CONFIDENCE.' },
+  iou: { type: 'number', minimum: 0, maximum: 1, description: 'NMS IoU threshold; default DEFAULT_IOU.' },
+  classes: { type: 'string', description: 'Comma-separated labels or class ids to keep, e.g. "person,bus".', example: 'person,bus' },
+  maxDetections: { type: 'integer', minimum: 1, maximum: 1000, description: 'Most boxes returned; default DEFAULT_MAX_DETECTIONS.' },
+  agnostic: { type: 'boolean', description: 'Class-agnostic NMS (one box per place whatever its label).', default: false },
+  deadlineMs: {
+    type: 'integer',
+    minimum: 1,
+    maximum: MAX_DEADLINE_MS,
+    description: 'Milliseconds from now after which the job, if still waiting, fails with deadline_exceeded instead of running.',
+  },
+  wait: {
+    type: 'integer',
+    minimum: 0,
+    description: 'Milliseconds to wait for the result before answering 202 (capped at WAIT_MAX_MS); 0 answers at once.',
+    default: 0,
+  },
+};
+
+/** Every schema the document names, generated from the zod contracts where they exist. */
+export function openApiSchemas() {
+  return {
+    DetectionView: fromZod(DetectionViewSchema),
+    DetectionStatusEvent: fromZod(DetectionStatusEventSchema),
+    ErrorBody: fromZod(z.object({ error: ErrorInfoSchema })),
+    SubmitForm: {
+      type: 'object',
+      required: ['image'],
+      properties: {
+        image: { type: 'string', format: 'binary', description: 'The photo: JPEG, PNG, WebP, GIF, TIFF or AVIF, up to MAX_IMAGE_BYTES.' },
+        ...SUBMIT_OPTIONS,
+      },
+    } satisfies SchemaObject,
+    ModelList: {
+      type: 'object',
+      required: ['models'],
+      properties: {
+        models: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['name', 'version', 'family', 'input', 'dynamicBatch', 'maxBatchSize', 'provider', 'requestedProviders', 'classes', 'workers', 'updatedAt'],
+            properties: {
+              name: { type: 'string', example: 'yolox-nano' },
+              version: { type: 'string', description: 'First 12 hex digits of the model file\'s sha256.' },
+              family: { type: 'string', enum: ['yolox', 'yolov8'] },
+              input: { type: 'object', required: ['width', 'height'], properties: { width: { type: 'integer' }, height: { type: 'integer' } } },
+              dynamicBatch: { type: 'boolean' },
+              maxBatchSize: { type: 'integer' },
+              provider: { type: 'string', description: 'The execution provider that actually runs the model (cpu, cuda).' },
+              requestedProviders: { type: 'array', items: { type: 'string' } },
+              classes: { type: 'integer', description: 'Number of class labels.' },
+              workers: { type: 'integer', description: 'Inference processes serving the model now (by heartbeat).' },
+              updatedAt: { type: 'string' },
+            },
+          },
+        },
+      },
+    } satisfies SchemaObject,
+    Liveness: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['ok'] } } } satisfies SchemaObject,
+    Readiness: {
+      type: 'object',
+      required: ['status', 'checks'],
+      properties: {
+        status: { type: 'string', enum: ['ok', 'degraded', 'unavailable'] },
+        checks: {
+          type: 'object',
+          additionalProperties: { type: 'object', required: ['ok'], properties: { ok: { type: 'boolean' }, detail: {} } },
+        },
+      },
+    } satisfies SchemaObject,
+  };
+}
