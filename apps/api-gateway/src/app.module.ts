@@ -23,6 +23,10 @@ import { RateLimiter } from './limits/rate-limiter.service';
 import { AnnotatedController } from './detections/annotated.controller';
 import { DetectionEventsController } from './detections/detection-events.controller';
 import { DetectionEvents } from './detections/detection-events.service';
+import { DetectionsResolver } from './graphql/detections.resolver';
+import { GraphqlApiModule } from './graphql/graphql.module';
+import { ModelsResolver } from './graphql/models.resolver';
+import { GraphqlWsAuth } from './graphql/ws-auth.service';
 
 @Module({})
 export class AppModule {
@@ -40,6 +44,7 @@ export class AppModule {
             limits: { fileSize: c.limits.maxImageBytes, files: 1, fields: 20, fieldSize: 16 * 1024, parts: 24 },
           }),
         }),
+        GraphqlApiModule,
       ],
       controllers: [HealthController, DetectionsController, ModelsController, DetectionEventsController, AnnotatedController],
       providers: [
@@ -62,6 +67,9 @@ export class AppModule {
         DetectionsService,
         DetectionStatus,
         DetectionEvents,
+        DetectionsResolver,
+        ModelsResolver,
+        GraphqlWsAuth,
       ],
       exports: [ResultsClient],
     };

@@ -14,6 +14,8 @@ import { corsOptions } from './auth/cors';
 import { Drain } from './limits/drain.service';
 import { redisGate } from './limits/redis-gate';
 import { setupDocs } from './docs/openapi';
+import { GRAPHQL_PATH } from './graphql/graphql.module';
+import { graphqlJsonBody } from './graphql/image-input';
 
 /** The public HTTP entry point: uploads, job status, models. */
 async function bootstrap(): Promise<void> {
@@ -40,6 +42,8 @@ async function bootstrap(): Promise<void> {
   // Raw image bodies (Content-Type image/*) are read up to the image size limit; multipart goes
   // through multer in the controller; small JSON bodies for everything else.
   app.use(express.raw({ type: 'image/*', limit: config.limits.maxImageBytes }));
+  // GraphQL may carry an image as base64 in a variable: 4/3 of MAX_IMAGE_BYTES plus the query.
+  app.use(GRAPHQL_PATH, graphqlJsonBody(config.limits.maxImageBytes));
   app.use(express.json({ limit: '1mb' }));
   setupDocs(app);
   await app.listen(config.gateway.port, config.gateway.host);

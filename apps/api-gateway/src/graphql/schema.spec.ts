@@ -1,0 +1,38 @@
+import { DetectionViewSchema } from '@argus/contracts';
+import { workspaceRoot } from '@argus/testing';
+import { GraphQLSchemaBuilderModule, GraphQLSchemaFactory } from '@nestjs/graphql';
+import { Test } from '@nestjs/testing';
+import { type GraphQLInputObjectType, type GraphQLObjectType, lexicographicSortSchema, printSchema } from 'graphql';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SubmitFieldsSchema } from '../detections/submit-params';
+import { DetectionsResolver } from './detections.resolver';
+import { ModelsResolver } from './models.resolver';
+
+describe('the GraphQL schema', () => {
+  let sdl: string;
+  let schema: Awaited<ReturnType<GraphQLSchemaFactory['create']>>;
+
+  beforeAll(async () => {
+    const moduleRef = await Test.createTestingModule({ imports: [GraphQLSchemaBuilderModule] }).compile();
+    schema = lexicographicSortSchema(await moduleRef.get(GraphQLSchemaFactory).create([DetectionsResolver, ModelsResolver]));
+    sdl = printSchema(schema);
+  });
+
+  it('takes the same submission options as REST', () => {
+    const options = schema.getType('DetectionOptions') as GraphQLInputObjectType;
+    expect(Object.keys(options.getFields()).sort()).toEqual(Object.keys(SubmitFieldsSchema.shape).sort());
+  });
+
+  it('gives a Detection the same fields as the REST view', () => {
+    const detection = schema.getType('Detection') as GraphQLObjectType;
+    expect(Object.keys(detection.getFields()).sort()).toEqual(Object.keys(DetectionViewSchema.shape).sort());
+  });
+
+  it('is the schema docs/api.md shows', () => {
+    const doc = readFileSync(join(workspaceRoot(), 'docs', 'api.md'), 'utf8');
+    const shown = /<!-- graphql-schema:start -->\s*```graphql\n([\s\S]*?)```\s*<!-- graphql-schema:end -->/.exec(doc)?.[1];
+    // On a change: paste the printed schema between the markers.
+    expect(shown?.trim()).toBe(sdl.trim());
+  });
+});
