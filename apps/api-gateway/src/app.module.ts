@@ -20,6 +20,7 @@ import { KeyVerifier } from './auth/key-verifier.service';
 import { Backpressure } from './limits/backpressure.service';
 import { Drain } from './limits/drain.service';
 import { RateLimiter } from './limits/rate-limiter.service';
+import { BullBoardMount } from './admin/bull-board';
 import { AnnotatedController } from './detections/annotated.controller';
 import { DetectionEventsController } from './detections/detection-events.controller';
 import { DetectionEvents } from './detections/detection-events.service';
@@ -67,6 +68,7 @@ export class AppModule {
         DetectionsService,
         DetectionStatus,
         DetectionEvents,
+        BullBoardMount,
         DetectionsResolver,
         ModelsResolver,
         GraphqlWsAuth,

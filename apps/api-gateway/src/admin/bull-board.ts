@@ -1,0 +1,64 @@
+import { DETECT_QUEUE, type DetectQueue, RESULTS_QUEUE, type ResultsQueue } from '@argus/broker';
+import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { Express } from 'express';
+import { basicAuth } from './basic-auth';
+
+/** Where the board lives. */
+export const BOARD_PATH = '/admin/queues';
+
+/**
+ * Bull Board for Argus's queues, behind the admin's basic auth. Without ADMIN_USER and
+ * ADMIN_PASSWORD nothing is mounted, so the path answers 404: an unconfigured board is off, not
+ * open. Mounted on the Express instance at module init, after Nest's routes and before its 404
+ * handler.
+ */
+@Injectable()
+export class BullBoardMount implements OnModuleInit {
+  private readonly logger = new Logger(BullBoardMount.name);
+
+  constructor(
+    private readonly host: HttpAdapterHost,
+    @Inject(ARGUS_CONFIG) private readonly config: ArgusConfig,
+    @Inject(DETECT_QUEUE) private readonly detect: DetectQueue,
+    @Inject(RESULTS_QUEUE) private readonly results: ResultsQueue,
+  ) {}
+
+  onModuleInit(): void {
+    const admin = this.config.admin;
+    if (!admin) {
+      this.logger.log({ msg: 'Bull Board is off: set ADMIN_USER and ADMIN_PASSWORD to enable it', path: BOARD_PATH });
+      return;
+    }
+    const prefix = this.config.redis.prefix;
+    const server = new ExpressAdapter();
+    server.setBasePath(BOARD_PATH);
+    createBullBoard({
+      queues: [
+        // Read-only: retrying a detection job by hand would report a second outcome for requests
+        // already answered; the pipeline retries with backoff by itself.
+        new BullMQAdapter(this.detect, {
+          readOnlyMode: true,
+          displayName: `${prefix}:detect`,
+          description: 'Detection work: gateway -> inference workers, by priority',
+        }),
+        // Retries allowed: a results job that ran out of attempts (Postgres away too long) is
+        // safe to run again, persistence is idempotent.
+        new BullMQAdapter(this.results, {
+          allowRetries: true,
+          displayName: `${prefix}:results`,
+          description: 'Finished work: inference and cache hits -> apps/results (Postgres)',
+        }),
+      ],
+      serverAdapter: server,
+      options: { uiConfig: { boardTitle: 'Argus queues' } },
+    });
+    const app = this.host.httpAdapter.getInstance<Express>();
+    app.use(BOARD_PATH, basicAuth(admin, 'Argus queues'), server.getRouter() as Express);
+    this.logger.log({ msg: 'Bull Board mounted', path: BOARD_PATH, queues: [`${prefix}:detect`, `${prefix}:results`] });
+  }
+}
