@@ -17,7 +17,8 @@ module.exports = {
       compiler: 'tsc',
       main: './src/main.ts',
       tsConfig: './tsconfig.app.json',
-      assets: [],
+      // The web page (apps/api-gateway/src/web/public) beside main.js, served by WebController.
+      assets: [{ input: './src/web/public', glob: '**/*', output: 'web' }],
       optimization: false,
       outputHashing: 'none',
       generatePackageJson: true,

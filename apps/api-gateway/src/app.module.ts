@@ -28,6 +28,7 @@ import { DetectionsResolver } from './graphql/detections.resolver';
 import { GraphqlApiModule } from './graphql/graphql.module';
 import { ModelsResolver } from './graphql/models.resolver';
 import { GraphqlWsAuth } from './graphql/ws-auth.service';
+import { WebController } from './web/web.controller';
 
 @Module({})
 export class AppModule {
@@ -47,7 +48,7 @@ export class AppModule {
         }),
         GraphqlApiModule,
       ],
-      controllers: [HealthController, DetectionsController, ModelsController, DetectionEventsController, AnnotatedController],
+      controllers: [HealthController, DetectionsController, ModelsController, DetectionEventsController, AnnotatedController, WebController],
       providers: [
         healthChecks({
           inject: [REDIS, ResultsClient, Drain],
