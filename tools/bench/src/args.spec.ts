@@ -22,8 +22,9 @@ describe(parseBenchArgs.name, () => {
       retries: 1,
       stackEnv: {},
       outDir: 'bench/results',
-      build: false,
+      build: true,
     });
+    expect(run(['--no-build']).build).toBe(false);
   });
 
   it('makes --quick short and yolox-nano only, unless told otherwise', () => {

@@ -31,7 +31,7 @@ export interface BenchOptions {
   /** Extra environment for the stack's apps (e.g. WORKER_CONCURRENCY=8). */
   stackEnv: Record<string, string>;
   outDir: string;
-  /** Build the three apps (nx, cached) before starting the stack. */
+  /** Build the three apps (nx, cached) before starting the stack; off with --no-build. */
   build: boolean;
 }
 
@@ -56,7 +56,8 @@ export const USAGE = `npm run bench -- [options]
   --backlog N               low-priority jobs waiting in the priority phase (default 500)
   --env KEY=VALUE[,K=V]     extra environment for the stack's apps (repeatable)
   --out DIR                 where the JSON and SVG go (default bench/results)
-  --build                   build api-gateway, inference and results first (nx, cached)
+  --no-build                do not build api-gateway, inference and results first (nx, cached;
+                            the stack runs dist/, so without a build it may run old code)
   --help`;
 
 const intList = (flag: string, raw: string, min: number): number[] => {
@@ -100,7 +101,7 @@ export function parseBenchArgs(argv: string[]): ParsedArgs {
         retries: { type: 'string' },
         env: { type: 'string', multiple: true },
         out: { type: 'string' },
-        build: { type: 'boolean', default: false },
+        'no-build': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
     }));
@@ -155,7 +156,7 @@ export function parseBenchArgs(argv: string[]): ParsedArgs {
       backlog,
       stackEnv,
       outDir: values.out ?? 'bench/results',
-      build: values.build,
+      build: !values['no-build'],
     },
   };
 }

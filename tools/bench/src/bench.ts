@@ -25,8 +25,8 @@ import { computeRatios, evaluateTargets } from './targets';
 
 const STACK_PHASES: Phase[] = ['stack', 'cache', 'priority', 'batching'];
 const APPS = ['api-gateway', 'inference', 'results'];
-/** A one-minute load average above this at the start means someone else is using the machine. */
-const BUSY_LOAD = 0.7;
+/** Cores busy (all processes) in the second before the run above which the machine is not quiet. */
+const BUSY_AT_START = 0.3;
 /** Cores of CPU no tracked process explains during a point, above which its figures are suspect. */
 const BUSY_OTHER_CORES = 0.25;
 
@@ -54,25 +54,40 @@ function newestSource(dir: string): number {
   return newest;
 }
 
-/** Builds the apps when asked; otherwise says so loudly when dist/ is missing or older than the sources. */
+/**
+ * Builds the three apps (nx; cached when nothing changed) unless told not to, since the stack runs
+ * dist/. Without a build, says so loudly when a source the apps bundle is newer than dist/.
+ */
 function checkBuild(options: BenchOptions, warnings: string[]): void {
   const root = workspaceRoot();
   const build = 'npx nx run-many -t build -p api-gateway inference results';
   if (options.build) {
-    progress(`building: ${build}`);
+    progress(`building the stack: ${build}`);
     execFileSync('npx', ['nx', 'run-many', '-t', 'build', '-p', ...APPS, '--outputStyle=static'], { cwd: root, stdio: ['ignore', 2, 2] });
   }
   const mains = APPS.map((a) => join(root, 'dist', 'apps', a, 'main.js'));
   const missing = mains.filter((m) => !existsSync(m));
-  if (missing.length > 0) throw new Error(`the stack is not built (${missing.map((m) => relative(root, m)).join(', ')}): run ${build}, or npm run bench -- --build`);
+  if (missing.length > 0) throw new Error(`the stack is not built (${missing.map((m) => relative(root, m)).join(', ')}): run ${build}`);
+  // After a build, webpack leaves unchanged bundles untouched (old mtime), so the check below only
+  // means something without one.
+  if (options.build) return;
   const built = Math.min(...mains.map((m) => statSync(m).mtimeMs));
-  const sources = [...APPS.map((a) => join(root, 'apps', a, 'src')), ...readdirSync(join(root, 'libs')).map((l) => join(root, 'libs', l, 'src'))];
+  const libs = readdirSync(join(root, 'libs')).filter((l) => l !== 'testing');
+  const sources = [...APPS.map((a) => join(root, 'apps', a, 'src')), ...libs.map((l) => join(root, 'libs', l, 'src'))];
   const newest = Math.max(...sources.map(newestSource));
   if (newest > built) {
-    const msg = `dist/ is older than the sources (newest source ${new Date(newest).toISOString()}, build ${new Date(built).toISOString()}): the stack runs old code; add --build`;
+    const msg = `--no-build, and sources are newer than dist/ (newest ${new Date(newest).toISOString()}, build ${new Date(built).toISOString()}): the stack may run old code`;
     warnings.push(msg);
     progress(`WARNING: ${msg}`);
   }
+}
+
+/** Cores in use on the whole machine over one second. */
+async function machineBusy(): Promise<number> {
+  const monitor = new ProcessMonitor();
+  const a = monitor.snapshot();
+  await new Promise((r) => setTimeout(r, 1000));
+  return monitor.cores(a, monitor.snapshot())['machine'] ?? NaN;
 }
 
 /** Per model, photos where the modes found different numbers of boxes. */
@@ -109,8 +124,10 @@ async function main(): Promise<number> {
   const startedAt = new Date(started);
   const loadAvgStart = loadavg();
   const warnings: string[] = [];
-  if ((loadAvgStart[0] ?? 0) > BUSY_LOAD) {
-    const msg = `the machine was busy when the run started (load average ${loadAvgStart.map((v) => v.toFixed(2)).join(' ')}): figures may be low; compare runs only when both were quiet`;
+  // The load average lags (a run that just ended still shows); one second of /proc/stat does not.
+  const busyAtStart = await machineBusy();
+  if (busyAtStart > BUSY_AT_START) {
+    const msg = `the machine was busy when the run started (${busyAtStart.toFixed(2)} cores in use, load average ${loadAvgStart.map((v) => v.toFixed(2)).join(' ')}): figures may be low; see "other" per point`;
     warnings.push(msg);
     progress(`WARNING: ${msg}`);
   }
@@ -226,6 +243,7 @@ async function main(): Promise<number> {
   warnings.push(...boxMismatches(ctx.boxes));
 
   const loadAvgEnd = loadavg();
+  const busyAtEnd = await machineBusy();
   const ort = (await import('onnxruntime-node')).env.versions.common ?? 'unknown';
   const dirty = git(['status', '--porcelain', '--', 'apps', 'libs', 'tools']).length > 0;
   const full: BenchReport = {
@@ -241,6 +259,8 @@ async function main(): Promise<number> {
       onnxruntime: ort,
       loadAvgStart,
       loadAvgEnd,
+      busyCoresStart: busyAtStart,
+      busyCoresEnd: busyAtEnd,
       git: `${git(['rev-parse', '--short', 'HEAD']) || 'unknown'}${dirty ? '+uncommitted' : ''}`,
       targetModel,
       argv: process.argv.slice(2),

@@ -123,6 +123,9 @@ export interface BenchReport {
     onnxruntime: string;
     loadAvgStart: number[];
     loadAvgEnd: number[];
+    /** Cores in use on the machine in the second before the run and after it (nothing of the run running). */
+    busyCoresStart: number;
+    busyCoresEnd: number;
     git: string;
     /** The model the targets are evaluated with. */
     targetModel: string;

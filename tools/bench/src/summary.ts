@@ -18,7 +18,9 @@ export function formatSummary(r: BenchReport): string {
   const m = r.meta;
   out.push(`Argus benchmark ${m.startedAt} (${m.elapsedS.toFixed(0)} s), git ${m.git}`);
   out.push(`node ${m.node}, ${m.cpus} CPUs (${m.cpuModel}), sharp ${m.sharp} (concurrency ${m.sharpConcurrency}), onnxruntime-node ${m.onnxruntime}`);
-  out.push(`load average at start ${m.loadAvgStart.map((v) => v.toFixed(2)).join(' ')}, at end ${m.loadAvgEnd.map((v) => v.toFixed(2)).join(' ')}`);
+  out.push(
+    `machine before the run: ${m.busyCoresStart.toFixed(2)} cores busy, load average ${m.loadAvgStart.map((v) => v.toFixed(2)).join(' ')}; after: ${m.busyCoresEnd.toFixed(2)} cores busy, load average ${m.loadAvgEnd.map((v) => v.toFixed(2)).join(' ')}`,
+  );
   out.push(`photos, round robin, every request's bytes made unique (JPEG comment) so nothing is a cache hit: ${r.photos.join(', ')}`);
   if (r.stackConfig) out.push(`stack: ${Object.entries(r.stackConfig).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`);
 
