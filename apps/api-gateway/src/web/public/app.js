@@ -47,6 +47,11 @@
 
   // ---- models
   async function loadModels() {
+    if (!els.apiKey.value.trim()) {
+      els.message.dataset.kind = 'models';
+      say('Enter your API key to use Argus.');
+      return;
+    }
     try {
       const { body } = await api('/v1/models');
       const keep = els.model.value;
@@ -123,6 +128,8 @@
 
   async function follow(first) {
     const id = first.id;
+    mark(first.status); // what the submission answered; the stream goes on from there
+    if (first.status === 'completed' || first.status === 'failed') return show(first);
     try {
       const res = await fetch(`/v1/detections/${encodeURIComponent(id)}/events`, { headers: headers({ accept: 'text/event-stream' }) });
       if (!res.ok || !res.body) throw new Error(`events answered ${res.status}`);
