@@ -2,11 +2,12 @@ import { DetectionViewSchema } from '@argus/contracts';
 import { workspaceRoot } from '@argus/testing';
 import { GraphQLSchemaBuilderModule, GraphQLSchemaFactory } from '@nestjs/graphql';
 import { Test } from '@nestjs/testing';
-import { type GraphQLInputObjectType, type GraphQLObjectType, lexicographicSortSchema, printSchema } from 'graphql';
+import { type GraphQLInputObjectType, type GraphQLObjectType, lexicographicSortSchema, parse, printSchema, validate } from 'graphql';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SubmitFieldsSchema } from '../detections/submit-params';
 import { DetectionsResolver } from './detections.resolver';
+import { costLimitRule, depthLimitRule } from './limits';
 import { ModelsResolver } from './models.resolver';
 
 describe('the GraphQL schema', () => {
@@ -27,6 +28,17 @@ describe('the GraphQL schema', () => {
   it('gives a Detection the same fields as the REST view', () => {
     const detection = schema.getType('Detection') as GraphQLObjectType;
     expect(Object.keys(detection.getFields()).sort()).toEqual(Object.keys(DetectionViewSchema.shape).sort());
+  });
+
+  it('lets a full page of 100 detections with every field through the default limits, and not two of them', () => {
+    const every =
+      'id status priority cached provider correlationId createdAt completedAt model { name version } image { width height sha256 } ' +
+      'params { confidence iou classes maxDetections agnostic } detections { label classId score box { x1 y1 x2 y2 } } ' +
+      'timings { queueWait fetch preprocess inference postprocess persist total batchSize } error { code message }';
+    const page = (alias: string) => `${alias}: detections(first: 100) { items { ${every} } nextCursor hasNextPage }`;
+    const rules = [depthLimitRule(8), costLimitRule(5000, { variableListSize: 100 })];
+    expect(validate(schema, parse(`{ ${page('a')} }`), rules)).toEqual([]);
+    expect(validate(schema, parse(`{ ${page('a')} ${page('b')} }`), rules).map((e) => e.extensions['cost'])).toEqual([9002]);
   });
 
   it('is the schema docs/api.md shows', () => {
