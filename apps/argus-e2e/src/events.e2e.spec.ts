@@ -95,4 +95,18 @@ describe('GET /v1/detections/:id/events (Server-Sent Events, real stack)', () =>
     ]);
     expect(JSON.parse(messages[1]?.data ?? 'null')).toMatchObject({ id: done.detection.id, status: 'completed' });
   });
+
+  it('ends open streams at once when the gateway shuts down, so the drain does not wait for them', async () => {
+    await stack.stopApp('inference');
+    const { detection } = await client.submit(photo('coco-000000000139-livingroom.jpg'));
+    const res = await call(stack, `/v1/detections/${detection.id}/events`);
+    if (!res.body) throw new Error('no body');
+    const reader = res.body.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain('retry:');
+    const started = Date.now();
+    const stopping = stack.stopApp('api-gateway');
+    for (;;) if ((await reader.read().catch(() => ({ done: true }))).done) break;
+    expect(Date.now() - started).toBeLessThan(5000); // DRAIN_TIMEOUT_MS is 10 s
+    await stopping;
+  });
 });

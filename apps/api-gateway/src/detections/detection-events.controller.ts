@@ -1,15 +1,17 @@
 import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
-import { Controller, Get, Headers, Inject, Logger, Param, Res } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Controller, Get, Headers, Inject, Logger, Param, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { ApiDetectionEvents, ApiV1 } from '../docs/decorators';
 import { toApiError } from '../errors/error.filter';
-import { DetectionEvents } from './detection-events.service';
+import { DetectionEvents, type DetectionWatch } from './detection-events.service';
 import { detectionEventMessage, RESULT_EVENT_ID, SSE_HEARTBEAT, sseMessage } from './sse';
 
 @ApiV1('detections')
 @Controller('v1/detections')
-export class DetectionEventsController {
+export class DetectionEventsController implements BeforeApplicationShutdown {
   private readonly logger = new Logger(DetectionEventsController.name);
+  /** Streams open now: ended at shutdown, so the drain need not wait for them (clients reconnect elsewhere). */
+  private readonly open = new Set<DetectionWatch>();
 
   constructor(
     private readonly events: DetectionEvents,
@@ -40,6 +42,7 @@ export class DetectionEventsController {
     const heartbeat = setInterval(() => res.write(SSE_HEARTBEAT), this.config.events.heartbeatMs);
     const onClose = () => watch.close();
     res.on('close', onClose);
+    this.open.add(watch);
     let sequence = 0;
     try {
       for await (const event of watch) {
@@ -52,9 +55,15 @@ export class DetectionEventsController {
       if (!res.writableEnded && !res.destroyed) res.write(sseMessage('error', apiError.body()));
     } finally {
       clearInterval(heartbeat);
+      this.open.delete(watch);
       res.off('close', onClose);
       watch.close();
       if (!res.writableEnded) res.end();
     }
+  }
+
+  /** Ends every open stream: an EventSource reconnects (to another replica) and gets the current state. */
+  beforeApplicationShutdown(): void {
+    for (const watch of this.open) watch.close();
   }
 }

@@ -117,6 +117,10 @@ function formatWithLog(formatted: GraphQLFormattedError, error: unknown): GraphQ
         const rules = graphqlRules(config);
         return {
           path: GRAPHQL_PATH,
+          // Apollo's stop drains the whole HTTP server (10 s grace, then cuts connections). At
+          // module destroy that would run before the gateway's own drain (Drain, SSE streams); at
+          // application shutdown it runs after them, on a server already closed.
+          stopOnApplicationShutdown: true,
           autoSchemaFile: true,
           sortSchema: true,
           introspection: !config.production,
