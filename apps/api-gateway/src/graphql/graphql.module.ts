@@ -1,4 +1,7 @@
 import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
+// Nest's Apollo driver loads this by name at start (an optional peer of @nestjs/apollo): importing
+// it here puts it in the generated package.json the container image installs from.
+import '@as-integrations/express5';
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { Logger, type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
