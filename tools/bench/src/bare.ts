@@ -1,5 +1,6 @@
 import { DetectorSession, type ModelEntry } from '@argus/vision';
-import { type BenchContext, measurePoint, noteBoxes } from './context';
+import type { DetectParams } from '@argus/contracts';
+import { type BenchContext, measurePoint, noteBoxes, quietly } from './context';
 import { closedLoop } from './load';
 import { BarePipeline, defaultParams } from './pipeline';
 import type { BestConfigs, GridCell, Point } from './report';
@@ -48,7 +49,7 @@ export function chooseBest(model: string, cells: readonly GridCell[]): BestConfi
  * model batches), each cell a short closed loop with as many clients as images in flight.
  */
 export async function runGrid(ctx: BenchContext): Promise<{ grid: GridCell[]; best: BestConfigs[] }> {
-  const { options, photos } = ctx;
+  const { options } = ctx;
   const grid: GridCell[] = [];
   const best: BestConfigs[] = [];
   for (const model of options.models) {
@@ -61,36 +62,7 @@ export async function runGrid(ctx: BenchContext): Promise<{ grid: GridCell[]; be
         for (const inflight of options.gridInflight) {
           const batchings = session.maxBatchSize > 1 && inflight > 1 ? [false, true] : [false];
           for (const batching of batchings) {
-            const pipeline = new BarePipeline(session, { inflight, batching }, params, ctx.limits);
-            let before = ctx.monitor.snapshot();
-            let after = before;
-            const loop = await closedLoop(
-              {
-                concurrency: inflight,
-                warmupMs: 300,
-                maxWarmupMs: 20000,
-                durationMs: options.gridS * 1000,
-                onWindowStart: () => (before = ctx.monitor.snapshot()),
-                onWindowEnd: () => (after = ctx.monitor.snapshot()),
-              },
-              async () => {
-                await pipeline.detect(photos.next().bytes);
-                return { ok: true, status: 'ok' };
-              },
-            );
-            const sizes = pipeline.batchSizes;
-            const cpu = ctx.monitor.cores(before, after);
-            const cell: GridCell = {
-              model,
-              inflight,
-              threads,
-              batching,
-              imagesPerSec: loop.ok / (loop.windowMs / 1000),
-              latency: roundSummary(summarize(loop.latencies)),
-              cpuCores: cpu['bench'] ?? NaN,
-              otherCores: cpu['other'] ?? NaN,
-              ...(pipeline.batches && sizes.length > 0 ? { meanBatch: sizes.reduce((a, b) => a + b, 0) / sizes.length } : {}),
-            };
+            const cell = await quietly(ctx, () => measureCell(ctx, session, { inflight, batching, threads }, params), (c) => c.otherCores);
             grid.push(cell);
             ctx.progress(
               `grid   ${model} inflight ${inflight} threads ${threads} batching ${batching ? 'on ' : 'off'} ${cell.imagesPerSec.toFixed(1).padStart(6)} img/s  p50 ${cell.latency.p50.toFixed(1)} ms`,
@@ -104,6 +76,46 @@ export async function runGrid(ctx: BenchContext): Promise<{ grid: GridCell[]; be
     best.push(chooseBest(model, grid));
   }
   return { grid, best };
+}
+
+/** One cell of the grid: a short closed loop with as many clients as images in flight. */
+async function measureCell(
+  ctx: BenchContext,
+  session: DetectorSession,
+  shape: { inflight: number; batching: boolean; threads: number },
+  params: DetectParams,
+): Promise<GridCell> {
+  const { inflight, batching, threads } = shape;
+  const pipeline = new BarePipeline(session, { inflight, batching }, params, ctx.limits);
+  let before = ctx.monitor.snapshot();
+  let after = before;
+  const loop = await closedLoop(
+    {
+      concurrency: inflight,
+      warmupMs: 300,
+      maxWarmupMs: 20000,
+      durationMs: ctx.options.gridS * 1000,
+      onWindowStart: () => (before = ctx.monitor.snapshot()),
+      onWindowEnd: () => (after = ctx.monitor.snapshot()),
+    },
+    async () => {
+      await pipeline.detect(ctx.photos.next().bytes);
+      return { ok: true, status: 'ok' };
+    },
+  );
+  const sizes = pipeline.batchSizes;
+  const cpu = ctx.monitor.cores(before, after);
+  return {
+    model: session.entry.name,
+    inflight,
+    threads,
+    batching,
+    imagesPerSec: loop.ok / (loop.windowMs / 1000),
+    latency: roundSummary(summarize(loop.latencies)),
+    cpuCores: cpu['bench'] ?? NaN,
+    otherCores: cpu['other'] ?? NaN,
+    ...(pipeline.batches && sizes.length > 0 ? { meanBatch: sizes.reduce((a, b) => a + b, 0) / sizes.length } : {}),
+  };
 }
 
 /**

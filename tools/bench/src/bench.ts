@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import { ArgError, type BenchOptions, type Phase, parseBenchArgs, USAGE } from './args';
 import { BareRunner, runGrid } from './bare';
 import { renderChart } from './chart';
-import type { BenchContext } from './context';
+import { BUSY_OTHER_CORES, type BenchContext, quietly, waitForQuiet } from './context';
 import { DirectRunner } from './direct';
 import { PHOTO_MIX, PhotoMix } from './photos';
 import { ProcessMonitor } from './procs';
@@ -27,8 +27,6 @@ const STACK_PHASES: Phase[] = ['stack', 'cache', 'priority', 'batching'];
 const APPS = ['api-gateway', 'inference', 'results'];
 /** Cores busy (all processes) in the second before the run above which the machine is not quiet. */
 const BUSY_AT_START = 0.3;
-/** Cores of CPU no tracked process explains during a point, above which its figures are suspect. */
-const BUSY_OTHER_CORES = 0.25;
 
 const started = Date.now();
 const progress = (line: string): void => {
@@ -158,6 +156,7 @@ async function main(): Promise<number> {
     warnings,
     boxes: {},
     progress,
+    quiet: { budgetMs: (options.quick ? 30 : 120) * 1000, waitedMs: 0 },
   };
   progress(`models ${options.models.join(', ')}; concurrency ${options.concurrency.join(', ')}; ${options.durationS} s per point after >= ${options.warmupS} s warm-up; phases ${options.only.join(', ')}`);
 
@@ -168,16 +167,7 @@ async function main(): Promise<number> {
   const report: Partial<BenchReport> = {};
   const want = (p: Phase) => options.only.includes(p);
 
-  /** A point, measured again (up to --retries times) when other work used the machine during it; the quieter one is kept. */
-  const measured = async (measure: () => Promise<Point>): Promise<Point> => {
-    let point = await measure();
-    for (let i = 0; i < options.retries && (point.cpu['other'] ?? 0) > BUSY_OTHER_CORES; i++) {
-      progress(`  ${(point.cpu['other'] ?? 0).toFixed(2)} cores were busy outside the measured processes: measuring again`);
-      const again = await measure();
-      if ((again.cpu['other'] ?? 0) < (point.cpu['other'] ?? 0)) point = again;
-    }
-    return point;
-  };
+  const measured = (measure: () => Promise<Point>): Promise<Point> => quietly(ctx, measure, (p) => p.cpu['other'] ?? 0);
 
   if (want('bare')) {
     monitor.resetPeaks();
@@ -216,10 +206,17 @@ async function main(): Promise<number> {
     await direct?.stop();
     direct = undefined;
     if (stack) {
-      if (want('cache')) report.cache = await stack.cache(targetModel);
-      if (want('priority')) report.priority = await stack.priority(targetModel);
+      if (want('cache')) {
+        await waitForQuiet(ctx);
+        report.cache = await stack.cache(targetModel);
+      }
+      if (want('priority')) {
+        await waitForQuiet(ctx);
+        report.priority = await stack.priority(targetModel);
+      }
       if (want('cache') || want('priority')) peakRss['cache+priority'] = monitor.peakRss();
       if (want('batching')) {
+        await waitForQuiet(ctx);
         const batching = await stack.batching(targetModel);
         if (batching) report.batching = batching;
       }
@@ -263,6 +260,7 @@ async function main(): Promise<number> {
       busyCoresEnd: busyAtEnd,
       git: `${git(['rev-parse', '--short', 'HEAD']) || 'unknown'}${dirty ? '+uncommitted' : ''}`,
       targetModel,
+      quietWaitS: ctx.quiet.waitedMs / 1000,
       argv: process.argv.slice(2),
     },
     options: { ...options },

@@ -129,6 +129,8 @@ export interface BenchReport {
     git: string;
     /** The model the targets are evaluated with. */
     targetModel: string;
+    /** Seconds spent waiting for other work to leave the machine before measurements. */
+    quietWaitS: number;
     argv: string[];
   };
   options: Record<string, unknown>;
