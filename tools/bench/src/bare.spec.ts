@@ -1,4 +1,4 @@
-import { chooseBest } from './bare';
+import { chooseBest, finalists } from './bare';
 import type { GridCell } from './report';
 import { summarize } from './stats';
 
@@ -24,5 +24,27 @@ describe(chooseBest.name, () => {
 
   it('refuses a model the grid did not measure', () => {
     expect(() => chooseBest('nope', [cell(1, 1, false, 1, 1)])).toThrow(/no grid cells/);
+  });
+});
+
+describe(finalists.name, () => {
+  it('picks the two fastest, the fastest unbatched and the single-image cells, once each', () => {
+    const a = cell(1, 1, false, 30, 33);
+    const b = cell(1, 2, false, 28, 30);
+    const c = cell(2, 1, false, 40, 50);
+    const d = cell(4, 1, true, 45, 90);
+    const e = cell(4, 2, true, 44, 100);
+    expect(finalists([a, b, c, d, e])).toEqual([d, e, c, a, b]);
+  });
+
+  it('lets only the cells measured again compete once there are some', () => {
+    const lucky = cell(4, 2, true, 60, 80);
+    const steady = { ...cell(4, 1, false, 50, 80), final: { imagesPerSec: 48, latency: summarize([80]), otherCores: 0 } };
+    const slow = { ...cell(4, 2, false, 55, 80), final: { imagesPerSec: 40, latency: summarize([80]), otherCores: 0 } };
+    const one = { ...cell(1, 1, false, 30, 25), final: { imagesPerSec: 30, latency: summarize([27]), otherCores: 0 } };
+    const two = { ...cell(1, 2, false, 30, 20), final: { imagesPerSec: 30, latency: summarize([29]), otherCores: 0 } };
+    const best = chooseBest('yolox-nano', [lucky, steady, slow, one, two]);
+    expect(best.throughput).toBe(steady);
+    expect(best.latency).toBe(one);
   });
 });

@@ -48,6 +48,8 @@ export interface GridCell {
   otherCores: number;
   /** Mean batch size (batching only). */
   meanBatch?: number;
+  /** The final round: the candidates measured again for longer; the choice uses these figures. */
+  final?: { imagesPerSec: number; latency: LatencySummary; otherCores: number };
 }
 
 /** The bare pipeline's best settings for one model, as chosen from the grid. */

@@ -28,17 +28,19 @@ export function formatSummary(r: BenchReport): string {
   for (const model of new Set(r.grid.map((g) => g.model))) {
     out.push('');
     out.push(`bare pipeline grid, ${model} (closed loop, clients = images in flight):`);
-    out.push('  inflight threads batching    img/s     p50     p99   cores  other  mean batch');
+    out.push('  inflight threads batching    img/s     p50     p99   cores  other  batch  | final round: img/s     p50');
     for (const g of r.grid.filter((c) => c.model === model)) {
       out.push(
-        `  ${String(g.inflight).padEnd(8)} ${String(g.threads).padEnd(7)} ${(g.batching ? 'on' : 'off').padEnd(8)} ${f(g.imagesPerSec, 1, 8)} ${f(g.latency.p50)} ${f(g.latency.p99)} ${f(g.cpuCores, 2)} ${f(g.otherCores, 2, 6)}  ${g.meanBatch !== undefined ? g.meanBatch.toFixed(2) : ''}`,
+        `  ${String(g.inflight).padEnd(8)} ${String(g.threads).padEnd(7)} ${(g.batching ? 'on' : 'off').padEnd(8)} ${f(g.imagesPerSec, 1, 8)} ${f(g.latency.p50)} ${f(g.latency.p99)} ${f(g.cpuCores, 2)} ${f(g.otherCores, 2, 6)} ${g.meanBatch !== undefined ? g.meanBatch.toFixed(2).padStart(6) : '      '}  |${g.final ? `${f(g.final.imagesPerSec, 1, 19)} ${f(g.final.latency.p50)}` : ''}`,
       );
     }
     const b = r.best.find((x) => x.model === model);
     if (b) {
       const d = (g: typeof b.throughput) => `inflight ${g.inflight}, threads ${g.threads}, batching ${g.batching ? 'on' : 'off'}`;
-      out.push(`  best throughput: ${d(b.throughput)} (${b.throughput.imagesPerSec.toFixed(1)} img/s) -> bare points at c > 1`);
-      out.push(`  best latency: ${d(b.latency)} (p50 ${b.latency.latency.p50.toFixed(1)} ms) -> bare point at c = 1`);
+      const rate = (g: typeof b.throughput) => (g.final ?? g).imagesPerSec;
+      const p50 = (g: typeof b.throughput) => (g.final ?? g).latency.p50;
+      out.push(`  best throughput: ${d(b.throughput)} (${rate(b.throughput).toFixed(1)} img/s) -> bare points at c > 1`);
+      out.push(`  best latency: ${d(b.latency)} (p50 ${p50(b.latency).toFixed(1)} ms) -> bare point at c = 1`);
       out.push(`  best without batching: ${d(b.unbatched)} -> the direct server`);
     }
   }
