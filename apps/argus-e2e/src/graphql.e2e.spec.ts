@@ -130,6 +130,14 @@ describe('GraphQL at /graphql (real stack)', () => {
     expect(must(body.data).models[1]?.labels).toEqual(expect.arrayContaining(['person', 'bus']));
   });
 
+  it('offers introspection and GraphiQL outside production', async () => {
+    const { body } = await gql<{ __schema: { types: { name: string }[] } }>(`{ __schema { types { name } } }`);
+    expect(must(body.data).__schema.types.map((t) => t.name)).toEqual(expect.arrayContaining(['Detection', 'Upload', 'DetectionEvent']));
+    const page = await fetch(`${stack.baseUrl}/graphql`, { headers: { accept: 'text/html', 'x-api-key': stack.apiKey } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/graphiql/i);
+  });
+
   it('refuses an over-deep query before running it, with the REST code', async () => {
     const { status, body } = await gql(`{ detections { items { detections { box { x1 } } } } }`);
     expect(status).toBe(400);

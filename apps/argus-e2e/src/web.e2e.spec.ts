@@ -117,4 +117,16 @@ describe('the web page at / in headless Chromium (real stack, production CSP)', 
     expect(await page.innerText('body')).toContain(`${stack.prefix}:results`);
     expect(blocked).toEqual([]);
   });
+
+  it('has no GraphQL introspection and no GraphiQL page in production', async () => {
+    const headers = { 'content-type': 'application/json', 'x-api-key': stack.apiKey };
+    const introspection = await fetch(`${stack.baseUrl}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query: '{ __schema { types { name } } }' }) });
+    const body = (await introspection.json()) as { data?: unknown; errors?: { extensions?: Record<string, unknown> }[] };
+    expect(body.data).toBeUndefined();
+    expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'validation_failed' });
+    const models = await fetch(`${stack.baseUrl}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query: '{ models { name } }' }) });
+    expect(((await models.json()) as { data: { models: unknown[] } }).data.models).toHaveLength(2);
+    const page = await fetch(`${stack.baseUrl}/graphql`, { headers: { accept: 'text/html', 'x-api-key': stack.apiKey } });
+    expect(await page.text()).not.toMatch(/graphiql/i);
+  });
 });
