@@ -78,7 +78,19 @@ describe('failures: corrupt images, transient faults, a killed worker', () => {
       return (r.rows[0] as { n: number }).n >= 3 ? true : undefined;
     });
     expect(stalled).toEqual([]);
+    // In flight, precisely: jobs held by the worker at the moment it dies, and more still waiting.
+    const queue = new Queue(QueueName.Detect, { connection: stack.redis, prefix: stack.prefix });
+    const held = await eventually(async () => {
+      const active = await queue.getActive();
+      return active.length >= 2 ? active.map((j) => String(j.id)) : undefined;
+    }, 20000, 5);
     await stack.stopApp('inference', 'SIGKILL');
+    const orphaned: string[] = [];
+    for (const id of held) if ((await queue.getJob(id).then((j) => j?.getState())) === 'active') orphaned.push(id);
+    expect(orphaned.length).toBeGreaterThan(0);
+    expect(await queue.getJobCountByTypes('wait', 'prioritized')).toBeGreaterThan(0);
+    const persistedAtKill = await stack.query(`SELECT count(*)::int AS n FROM "${stack.schema}".detections WHERE id = ANY($1)`, [ids]);
+    expect((persistedAtKill.rows[0] as { n: number }).n).toBeLessThan(ids.length);
     await stack.startApp('inference');
 
     const rows = await eventually(async () => {
@@ -89,6 +101,10 @@ describe('failures: corrupt images, transient faults, a killed worker', () => {
     expect(rows.every((r) => r.status === 'completed')).toBe(true);
     const all = await stack.query(`SELECT count(*)::int AS n FROM "${stack.schema}".detections WHERE id = ANY($1)`, [ids]);
     expect((all.rows[0] as { n: number }).n).toBe(ids.length);
+    // the jobs the dead worker held were taken back (stalled) and run again, and only those
+    expect(stalled).toEqual(expect.arrayContaining(orphaned));
+    expect(stalled.every((id) => ids.includes(id))).toBe(true);
+    await queue.close();
     await events.close();
     connection.disconnect();
   });

@@ -7,7 +7,7 @@ import {
 } from '@argus/contracts';
 import { type JobsOptions, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { createRedis } from './redis';
+import { createRedis, logConnectionErrors } from './redis';
 
 export type DetectQueue = Queue<DetectJob, InferenceResult, typeof JobName.Detect>;
 export type ResultsQueue = Queue<ResultJob, void, ResultJob['kind']>;
@@ -50,20 +50,24 @@ export function resultJobOptions(retry: RetryOptions): JobsOptions {
 
 /** The detection queue, on a shared connection. */
 export function createDetectQueue(connection: Redis, prefix: string, retry: RetryOptions): DetectQueue {
-  return new Queue<DetectJob, InferenceResult, typeof JobName.Detect>(QueueName.Detect, {
+  const queue = new Queue<DetectJob, InferenceResult, typeof JobName.Detect>(QueueName.Detect, {
     connection,
     prefix,
     defaultJobOptions: detectJobOptions(retry),
   });
+  logConnectionErrors(queue, `queue:${QueueName.Detect}`);
+  return queue;
 }
 
 /** The results queue, on a shared connection. */
 export function createResultsQueue(connection: Redis, prefix: string, retry: RetryOptions): ResultsQueue {
-  return new Queue<ResultJob, void, ResultJob['kind']>(QueueName.Results, {
+  const queue = new Queue<ResultJob, void, ResultJob['kind']>(QueueName.Results, {
     connection,
     prefix,
     defaultJobOptions: resultJobOptions(retry),
   });
+  logConnectionErrors(queue, `queue:${QueueName.Results}`);
+  return queue;
 }
 
 /** Adds a results message; its job id makes a re-sent message (a retried worker) a no-op. */

@@ -3,4 +3,5 @@ export * from './expected';
 export * from './services';
 export * from './stack';
 export * from './servers';
+export * from './prometheus';
 export * from './openapi';

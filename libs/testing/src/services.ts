@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { Client } from 'pg';
+import { Pool } from 'pg';
 
 /** The Redis tests use (REDIS_URL, else the local one). */
 export function testRedisUrl(): string {
@@ -44,19 +44,22 @@ export async function redisForTest(label: string, url = testRedisUrl()): Promise
   };
 }
 
-/** A fresh Postgres schema in the test database, and a cleanup that drops it. */
-export async function schemaForTest(label: string, url = testDatabaseUrl()): Promise<{ url: string; schema: string; query: Client['query']; cleanup: () => Promise<void> }> {
+/**
+ * A fresh Postgres schema in the test database, and a cleanup that drops it. Queries go through a
+ * small pool, so a test that stops its Postgres can query again once it is back.
+ */
+export async function schemaForTest(label: string, url = testDatabaseUrl()): Promise<{ url: string; schema: string; query: Pool['query']; cleanup: () => Promise<void> }> {
   const schema = uniqueName(label);
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  await client.query(`CREATE SCHEMA "${schema}"`);
+  const pool = new Pool({ connectionString: url, max: 2 });
+  pool.on('error', () => undefined); // an idle client whose server went away; the next query reconnects
+  await pool.query(`CREATE SCHEMA "${schema}"`);
   return {
     url,
     schema,
-    query: client.query.bind(client) as Client['query'],
+    query: pool.query.bind(pool) as Pool['query'],
     cleanup: async () => {
-      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await client.end();
+      await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await pool.end();
     },
   };
 }

@@ -98,10 +98,14 @@ export class DetectService {
    * in flight get it too) and goes to apps/results, which persists it for every attached request.
    */
   async fail(job: Pick<DetectJob, 'workKey' | 'sha256'>, context: JobContext, error: ErrorInfo, remember: boolean): Promise<void> {
-    // A missed deadline says nothing about the work: identical requests without one (or with a
-    // later one) must not inherit it, so it is kept only for the waiters already listening.
-    const ttl = error.code === 'deadline_exceeded' ? 1 : remember ? this.config.retention.negativeCacheTtlSeconds : 30;
-    await this.store.finishWork(job, context.jobId, { ok: false, error }, ttl);
+    if (error.code === 'deadline_exceeded') {
+      // A missed deadline says nothing about the work: it is not stored as the work's outcome, so
+      // identical requests without a deadline run it. Waiters hear the failure from the job's event.
+      await this.store.releaseImage(job.sha256, context.jobId);
+    } else {
+      const ttl = remember ? this.config.retention.negativeCacheTtlSeconds : 30;
+      await this.store.finishWork(job, context.jobId, { ok: false, error }, ttl);
+    }
     await sendResult(this.results, {
       kind: 'failed',
       workKey: job.workKey,

@@ -1,9 +1,9 @@
-import { CAPPED_BACKOFF, cappedBackoff } from '@argus/broker';
+import { CAPPED_BACKOFF, cappedBackoff, connectionErrorLogger, logConnectionErrors } from '@argus/broker';
 import { QueueName, type ResultJob, ResultJobSchema } from '@argus/contracts';
 import { Metrics } from '@argus/observability';
-import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { InjectQueue, OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { type BeforeApplicationShutdown, Logger } from '@nestjs/common';
-import { type Job, type MinimalJob, UnrecoverableError } from 'bullmq';
+import { type Job, type MinimalJob, type Queue, UnrecoverableError } from 'bullmq';
 import { PersistService } from './persist.service';
 
 /** Marks results messages that can never be persisted (they fail at once, and are not retried). */
@@ -27,11 +27,21 @@ export const INVALID_MESSAGE = 'invalid_message';
 export class ResultsProcessor extends WorkerHost implements BeforeApplicationShutdown {
   private readonly logger = new Logger(ResultsProcessor.name);
 
+  private readonly workerErrors = connectionErrorLogger(`worker:${QueueName.Results}`);
+
   constructor(
     private readonly persistence: PersistService,
     private readonly metrics: Metrics,
+    @InjectQueue(QueueName.Results) queue: Queue,
   ) {
     super();
+    // Structured, throttled logs instead of raw stacks while Redis is away.
+    logConnectionErrors(queue, `queue:${QueueName.Results}`);
+  }
+
+  @OnWorkerEvent('error')
+  onError(error: Error): void {
+    this.workerErrors(error);
   }
 
   async process(job: Job<ResultJob>): Promise<{ inserted: number }> {
@@ -45,6 +55,15 @@ export class ResultsProcessor extends WorkerHost implements BeforeApplicationShu
     this.metrics.jobsTotal.inc({ queue: QueueName.Results, outcome: 'completed', code: '' });
     this.logger.log({ msg: 'persisted', jobId: job.id, kind: parsed.data.kind, attempt: job.attemptsMade + 1, inserted, ms: Math.round(performance.now() - started) });
     return { inserted };
+  }
+
+  /**
+   * SIGTERM: stop taking messages and let the ones in hand finish, before the database connection
+   * closes (onApplicationShutdown hooks run together, so waiting there would race the pool).
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.worker.close();
+    this.logger.log({ msg: 'results worker closed' });
   }
 
   /**

@@ -1,0 +1,182 @@
+import { type Stack, startStack, workspaceRoot } from '@argus/testing';
+import { execFile } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { call, eventually, photo, upload } from './helpers';
+
+const run = promisify(execFile);
+
+/** Runs the keys CLI of the built apps/results against the stack's database. */
+async function keysCli(stack: Stack, ...args: string[]): Promise<string> {
+  const { stdout } = await run(process.execPath, [join(workspaceRoot(), 'dist', 'apps', 'results', 'main.js'), 'keys', ...args], {
+    env: { PATH: process.env['PATH'] ?? '', ...stack.env },
+  });
+  return stdout.trim();
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+describe('access: API keys, per-key limits, open operational routes, headers', () => {
+  let stack: Stack;
+  const opsKey = `ops-${randomUUID()}`;
+
+  beforeAll(async () => {
+    stack = await startStack({ label: 'auth', env: { API_KEY_CACHE_SECONDS: '1', CORS_ORIGINS: 'https://app.example' } });
+    // A second, named key given only as its hash (how production should configure API_KEYS).
+    await stack.stopApp('api-gateway');
+    await stack.startApp('api-gateway', { API_KEYS: `${stack.apiKey},ops:sha256:${sha256(opsKey)}` });
+  });
+  afterAll(() => stack?.stop());
+
+  const id = randomUUID();
+  const protectedRoutes: [string, string][] = [
+    ['POST', '/v1/detections'],
+    ['GET', `/v1/detections/${id}`],
+    ['GET', `/v1/detections/${id}/events`],
+    ['GET', `/v1/detections/${id}/annotated`],
+    ['GET', '/v1/models'],
+    ['GET', '/v1/no-such-route'],
+    ['GET', '/V1/MODELS'],
+    ['POST', '/graphql'],
+    ['GET', '/graphql'],
+  ];
+
+  it('answers 401 with a JSON error on every protected route without a valid key', async () => {
+    const badCredentials: Record<string, string>[] = [{}, { 'x-api-key': 'wrong-key-0123456789' }, { authorization: `Basic ${Buffer.from(`user:${stack.apiKey}`).toString('base64')}` }, { authorization: 'Bearer' }];
+    const seen: string[] = [];
+    for (const [method, path] of protectedRoutes) {
+      for (const headers of badCredentials) {
+        const res = await fetch(`${stack.baseUrl}${path}`, { method, headers: { ...headers, 'content-type': 'application/json' }, ...(method === 'POST' ? { body: '{}' } : {}) });
+        const body = (await res.json()) as { error?: { code?: string } };
+        seen.push(`${method} ${path} ${Object.keys(headers).join('') || 'none'}: ${res.status} ${body.error?.code ?? '-'}`);
+        expect(res.headers.get('www-authenticate')).toMatch(/^Bearer realm="argus"/);
+      }
+    }
+    expect(seen.filter((line) => !line.endsWith(': 401 unauthorized'))).toEqual([]);
+  });
+
+  it('accepts x-api-key, Authorization: Bearer, and a key configured by its sha256, and records who asked', async () => {
+    expect((await fetch(`${stack.baseUrl}/v1/models`, { headers: { authorization: `Bearer ${stack.apiKey}` } })).status).toBe(200);
+    expect((await fetch(`${stack.baseUrl}/v1/models`, { headers: { 'x-api-key': stack.apiKey } })).status).toBe(200);
+    const res = await upload(stack, photo('zidane.jpg'), {}, '?wait=20000', { 'x-api-key': opsKey });
+    expect(res.status).toBe(200);
+    const row = await eventually(async () => {
+      const r = await stack.query(`SELECT client_id FROM "${stack.schema}".detections WHERE id = $1`, [res.body['id']]);
+      return r.rows[0] as { client_id: string } | undefined;
+    });
+    expect(row.client_id).toBe('cfg:ops');
+  });
+
+  it('leaves health and metrics open (network policy restricts them), and the web page and docs', async () => {
+    for (const path of ['/health/live', '/health/ready', '/metrics']) {
+      expect({ path, status: (await fetch(`${stack.baseUrl}${path}`)).status }).toEqual({ path, status: 200 });
+    }
+    for (const path of ['/', '/docs']) {
+      expect({ path, unauthorized: (await fetch(`${stack.baseUrl}${path}`)).status === 401 }).toEqual({ path, unauthorized: false });
+    }
+  });
+
+  it('manages keys in Postgres with the CLI: 403 for a priority the key may not use, 429 over its rate, 401 once revoked', async () => {
+    const key = await keysCli(stack, 'create', '--name', 'batch client', '--priorities', 'normal,low', '--rate', '0.5', '--burst', '3');
+    expect(key).toMatch(/^argus_[0-9a-f]{12}_/);
+    const keyId = key.slice(6, 18);
+    expect(await keysCli(stack, 'list')).toContain(keyId);
+
+    const forbidden = await upload(stack, photo('zidane.jpg'), { priority: 'high' }, '', { 'x-api-key': key });
+    expect(forbidden.status).toBe(403);
+    expect(forbidden.body).toMatchObject({ error: { code: 'forbidden' } });
+    const allowed = await upload(stack, photo('zidane.jpg'), { priority: 'low' }, '?wait=20000', { 'x-api-key': key });
+    expect(allowed.status).toBe(200);
+    const row = await eventually(async () => {
+      const r = await stack.query(`SELECT client_id FROM "${stack.schema}".detections WHERE id = $1`, [allowed.body['id']]);
+      return r.rows[0] as { client_id: string } | undefined;
+    });
+    expect(row.client_id).toBe(`key:${keyId}`);
+
+    // burst 3, two used above: one more gets through, then 429 with Retry-After (0.5/s: 2 s)
+    expect((await call(stack, '/v1/models', { headers: { 'x-api-key': key } })).status).toBe(200);
+    const limited = await call(stack, '/v1/models', { headers: { 'x-api-key': key } });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('2');
+    expect(await limited.json()).toMatchObject({ error: { code: 'rate_limited' } });
+    // other keys are not affected
+    expect((await call(stack, '/v1/models')).status).toBe(200);
+
+    await keysCli(stack, 'revoke', keyId);
+    await new Promise((r) => setTimeout(r, 2500)); // API_KEY_CACHE_SECONDS=1, and a token back
+    const revoked = await call(stack, '/v1/models', { headers: { 'x-api-key': key } });
+    expect(revoked.status).toBe(401);
+  });
+
+  it('scopes Idempotency-Keys per client: the same key from two clients makes two requests', async () => {
+    const idem = `idem-${randomUUID()}`;
+    const a = await upload(stack, photo('bus.jpg'), {}, '', { 'idempotency-key': idem });
+    const again = await upload(stack, photo('bus.jpg'), {}, '', { 'idempotency-key': idem });
+    const b = await upload(stack, photo('bus.jpg'), {}, '', { 'idempotency-key': idem, 'x-api-key': opsKey });
+    expect(again.body['id']).toBe(a.body['id']);
+    expect(b.body['id']).not.toBe(a.body['id']);
+  });
+
+  it('answers 503, not 401, when a Postgres key cannot be checked, and keeps accepting keys it knows', async () => {
+    const fresh = await keysCli(stack, 'create', '--name', 'fresh');
+    const known = await keysCli(stack, 'create', '--name', 'known');
+    expect((await call(stack, '/v1/models', { headers: { 'x-api-key': known } })).status).toBe(200);
+    await stack.stopApp('results');
+    try {
+      await new Promise((r) => setTimeout(r, 1200)); // the known key's cache entry expires
+      const unknown = await call(stack, '/v1/models', { headers: { 'x-api-key': fresh } });
+      expect(unknown.status).toBe(503);
+      expect(unknown.headers.get('retry-after')).toBeTruthy();
+      expect((await call(stack, '/v1/models', { headers: { 'x-api-key': known } })).status).toBe(200);
+      expect((await call(stack, '/v1/models')).status).toBe(200);
+      // readiness stays 200 (results is not critical for the gateway) but says degraded
+      const ready = await fetch(`${stack.baseUrl}/health/ready`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({ status: 'degraded', checks: { redis: { ok: true }, results: { ok: false } } });
+    } finally {
+      await stack.startApp('results');
+    }
+    expect((await call(stack, '/v1/models', { headers: { 'x-api-key': fresh } })).status).toBe(200);
+  });
+
+  it('sends security headers, and CORS headers only to the configured origin', async () => {
+    const res = await call(stack, '/v1/models', { headers: { origin: 'https://app.example' } });
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+    expect(res.headers.get('strict-transport-security')).toMatch(/max-age=/);
+    expect(res.headers.get('x-powered-by')).toBeNull();
+    expect(res.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    expect(res.headers.get('access-control-expose-headers')).toMatch(/X-Correlation-Id/i);
+    const other = await call(stack, '/v1/models', { headers: { origin: 'https://evil.example' } });
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    // a preflight needs no key
+    const preflight = await fetch(`${stack.baseUrl}/v1/detections`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-api-key' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-headers')).toMatch(/x-api-key/);
+  });
+
+  it('turns GraphQL introspection off in production, with a strict Content-Security-Policy', async () => {
+    const introspect = () =>
+      call(stack, '/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __schema { queryType { name } } }' }) });
+    const dev = (await (await introspect()).json()) as { data?: unknown; errors?: unknown[] };
+    expect(dev.data).toEqual({ __schema: { queryType: { name: 'Query' } } });
+
+    await stack.stopApp('api-gateway');
+    await stack.startApp('api-gateway', { NODE_ENV: 'production' });
+    try {
+      const res = await introspect();
+      const body = (await res.json()) as { data?: unknown; errors?: { message: string }[] };
+      expect(body.data ?? null).toBeNull();
+      expect(body.errors?.[0]?.message).toMatch(/introspection/i);
+      const page = await call(stack, '/v1/models');
+      expect(page.headers.get('content-security-policy')).toMatch(/default-src 'self'/);
+    } finally {
+      await stack.stopApp('api-gateway');
+      await stack.startApp('api-gateway');
+    }
+  });
+});
