@@ -66,15 +66,6 @@ export class ResultsProcessor extends WorkerHost implements BeforeApplicationShu
     this.logger.log({ msg: 'results worker closed' });
   }
 
-  /**
-   * SIGTERM: stop taking messages and let the ones in hand finish, before the database connection
-   * closes (onApplicationShutdown hooks run together, so waiting there would race the pool).
-   */
-  async beforeApplicationShutdown(): Promise<void> {
-    await this.worker.close();
-    this.logger.log({ msg: 'results worker closed' });
-  }
-
   @OnWorkerEvent('failed')
   onFailed(job: Job<ResultJob> | undefined, error: Error): void {
     this.metrics.jobsTotal.inc({ queue: QueueName.Results, outcome: 'retried', code: 'persist_failed' });
