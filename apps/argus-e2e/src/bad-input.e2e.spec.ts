@@ -1,4 +1,6 @@
-import { type Stack, startStack } from '@argus/testing';
+import { scrape, type Stack, startStack, workspaceRoot } from '@argus/testing';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { call, eventually, photo, upload } from './helpers';
 
 /** What one bad request must get: a status, and the error code in a JSON body. */
@@ -119,6 +121,42 @@ describe('bad input: every kind gets its own 4xx and a JSON error, and nothing c
       expect(text).toMatch(new RegExp(`argus_api_errors_total\\{code="${code}",status="\\d+",app="api-gateway"\\} [1-9]`));
     }
     expect(text).toMatch(/argus_http_requests_total\{method="POST",route="\/v1\/detections",status="415",app="api-gateway"\} [1-9]/);
+  });
+
+  it('follows one correlation id from the request through every app into the row and back', async () => {
+    const correlationId = `bad-input-${Date.now()}`;
+    const res = await upload(stack, photo('darknet-dog.jpg'), {}, '?wait=20000', { 'x-correlation-id': correlationId });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-correlation-id')).toBe(correlationId);
+    const row = await eventually(async () => {
+      const r = await stack.query(`SELECT correlation_id FROM "${stack.schema}".detections WHERE id = $1`, [res.body['id']]);
+      return r.rows[0] as { correlation_id: string } | undefined;
+    });
+    expect(row.correlation_id).toBe(correlationId);
+    // structured JSON lines carrying it, in each app's log: accepted, job done, row persisted
+    const logs = join(workspaceRoot(), 'test-artifacts', 'logs', stack.schema);
+    const lines = await eventually(async () => {
+      const found = (['api-gateway', 'inference', 'results'] as const).map((app) =>
+        readFileSync(join(logs, `${app}.log`), 'utf8')
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as { correlationId?: string; msg?: string; app: string })
+          .filter((l) => l.correlationId === correlationId)
+          .map((l) => `${l.app}: ${l.msg ?? ''}`),
+      );
+      return found.every((f) => f.length > 0) ? found.flat() : undefined;
+    }, 10000);
+    expect(lines).toEqual(expect.arrayContaining(['api-gateway: accepted', 'inference: job done', 'results: row persisted']));
+  });
+
+  it('serves every metric the Grafana dashboard charts', async () => {
+    const dashboard = readFileSync(join(workspaceRoot(), 'monitoring', 'grafana', 'argus-dashboard.json'), 'utf8');
+    const exprs = [...dashboard.matchAll(/"expr": "((?:[^"\\]|\\.)*)"/g)].map((m) => m[1] ?? '');
+    expect(exprs.length).toBeGreaterThan(20);
+    const names = new Set(exprs.flatMap((e) => [...e.matchAll(/\b((?:argus|process|nodejs)_[a-z0-9_]+)/g)].map((m) => (m[1] ?? '').replace(/_(bucket|sum|count)$/, ''))));
+    const scrapes = await Promise.all([stack.ports['api-gateway'], stack.ports.inference, stack.ports.results].map((port) => scrape(`http://127.0.0.1:${port}/metrics`)));
+    const declared = new Set(scrapes.flatMap((text) => [...text.matchAll(/^# HELP (\S+)/gm)].map((m) => m[1])));
+    expect([...names].filter((name) => !declared.has(name))).toEqual([]);
   });
 });
 
