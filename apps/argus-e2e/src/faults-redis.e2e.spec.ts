@@ -90,5 +90,11 @@ describe('faults: Redis restarts under load (its own redis-server, AOF)', () => 
     expect(rows.filter((r) => r.status !== 'completed')).toEqual([]);
     const ready2 = await fetch(`${stack.baseUrl}/health/ready`);
     expect(ready2.status).toBe(200);
+    // the gateway's event listener came back too: a client waiting for its result gets it
+    const form = new FormData();
+    form.set('image', new Blob([new Uint8Array(photo('darknet-dog.jpg'))]), 'dog.jpg');
+    const waited = await fetch(`${stack.baseUrl}/v1/detections?wait=20000`, { method: 'POST', body: form, headers: { 'x-api-key': stack.apiKey } });
+    expect(waited.status).toBe(200);
+    expect(await waited.json()).toMatchObject({ status: 'completed' });
   });
 });
