@@ -156,7 +156,7 @@ async function main(): Promise<number> {
     warnings,
     boxes: {},
     progress,
-    quiet: { budgetMs: (options.quick ? 30 : 120) * 1000, waitedMs: 0 },
+    quiet: { budgetMs: (options.quick ? 40 : 150) * 1000, spentMs: 0 },
   };
   progress(`models ${options.models.join(', ')}; concurrency ${options.concurrency.join(', ')}; ${options.durationS} s per point after >= ${options.warmupS} s warm-up; phases ${options.only.join(', ')}`);
 
@@ -260,7 +260,7 @@ async function main(): Promise<number> {
       busyCoresEnd: busyAtEnd,
       git: `${git(['rev-parse', '--short', 'HEAD']) || 'unknown'}${dirty ? '+uncommitted' : ''}`,
       targetModel,
-      quietWaitS: ctx.quiet.waitedMs / 1000,
+      quietWaitS: ctx.quiet.spentMs / 1000,
       argv: process.argv.slice(2),
     },
     options: { ...options },

@@ -23,8 +23,11 @@ export interface BenchContext {
   boxes: Record<string, Record<string, number[]>>;
   /** Progress, on stderr (the summary owns stdout). */
   progress(line: string): void;
-  /** Seconds the run may spend in total waiting for other work to leave the machine, and has spent. */
-  quiet: { budgetMs: number; waitedMs: number };
+  /**
+   * Time the run may spend in all on other sessions' load (waiting for quiet, measuring again),
+   * and has spent: it keeps a run on a busy machine from taking twice as long.
+   */
+  quiet: { budgetMs: number; spentMs: number };
 }
 
 /** Cores busy outside the measured processes above which a measurement is not trusted. */
@@ -32,7 +35,7 @@ export const BUSY_OTHER_CORES = 0.25;
 
 /**
  * Before a measurement: if other work is using the machine, wait (1 s at a time) until it stops or
- * the run's waiting budget is spent. Returns the cores found busy elsewhere at the end.
+ * the run's budget is spent. Returns the cores found busy elsewhere at the end.
  */
 export async function waitForQuiet(ctx: BenchContext): Promise<number> {
   const sample = async (ms: number): Promise<number> => {
@@ -41,27 +44,28 @@ export async function waitForQuiet(ctx: BenchContext): Promise<number> {
     return ctx.monitor.cores(a, ctx.monitor.snapshot())['other'] ?? 0;
   };
   let other = await sample(300);
-  if (other <= BUSY_OTHER_CORES || ctx.quiet.waitedMs >= ctx.quiet.budgetMs) return other;
+  if (other <= BUSY_OTHER_CORES || ctx.quiet.spentMs >= ctx.quiet.budgetMs) return other;
   const started = performance.now();
   ctx.progress(`  ${other.toFixed(2)} cores busy outside the measured processes: waiting for the machine to be quiet ...`);
-  while (other > BUSY_OTHER_CORES && ctx.quiet.waitedMs + (performance.now() - started) < ctx.quiet.budgetMs) other = await sample(1000);
-  const waited = performance.now() - started;
-  ctx.quiet.waitedMs += waited;
-  ctx.progress(`  ${other > BUSY_OTHER_CORES ? 'still busy' : 'quiet'} after ${(waited / 1000).toFixed(0)} s (${(ctx.quiet.waitedMs / 1000).toFixed(0)} of ${(ctx.quiet.budgetMs / 1000).toFixed(0)} s spent waiting)`);
+  while (other > BUSY_OTHER_CORES && ctx.quiet.spentMs + (performance.now() - started) < ctx.quiet.budgetMs) other = await sample(1000);
+  ctx.quiet.spentMs += performance.now() - started;
+  ctx.progress(`  ${other > BUSY_OTHER_CORES ? 'still busy' : 'quiet'} (${(ctx.quiet.spentMs / 1000).toFixed(0)} of ${(ctx.quiet.budgetMs / 1000).toFixed(0)} s spent on other load)`);
   return other;
 }
 
 /**
- * A measurement preceded by {@link waitForQuiet}, and made again (up to `retries` times) when
- * other work used the machine during it anyway; the quieter one is kept.
+ * A measurement preceded by {@link waitForQuiet}, and made again (up to --retries times, while the
+ * budget lasts) when other work used the machine during it anyway; the quieter one is kept.
  */
 export async function quietly<T>(ctx: BenchContext, measure: () => Promise<T>, otherOf: (result: T) => number): Promise<T> {
   await waitForQuiet(ctx);
   let result = await measure();
-  for (let i = 0; i < ctx.options.retries && otherOf(result) > BUSY_OTHER_CORES; i++) {
+  for (let i = 0; i < ctx.options.retries && otherOf(result) > BUSY_OTHER_CORES && ctx.quiet.spentMs < ctx.quiet.budgetMs; i++) {
     ctx.progress(`  ${otherOf(result).toFixed(2)} cores were busy outside the measured processes: measuring again`);
+    const started = performance.now();
     await waitForQuiet(ctx);
     const again = await measure();
+    ctx.quiet.spentMs += performance.now() - started;
     if (otherOf(again) < otherOf(result)) result = again;
   }
   return result;

@@ -131,7 +131,7 @@ export interface BenchReport {
     git: string;
     /** The model the targets are evaluated with. */
     targetModel: string;
-    /** Seconds spent waiting for other work to leave the machine before measurements. */
+    /** Seconds spent on other sessions' load: waiting for quiet and measuring again. */
     quietWaitS: number;
     argv: string[];
   };

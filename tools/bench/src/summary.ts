@@ -21,7 +21,7 @@ export function formatSummary(r: BenchReport): string {
   out.push(
     `machine before the run: ${m.busyCoresStart.toFixed(2)} cores busy, load average ${m.loadAvgStart.map((v) => v.toFixed(2)).join(' ')}; after: ${m.busyCoresEnd.toFixed(2)} cores busy, load average ${m.loadAvgEnd.map((v) => v.toFixed(2)).join(' ')}`,
   );
-  if (m.quietWaitS > 0) out.push(`waited ${m.quietWaitS.toFixed(0)} s in all for other work to leave the machine before measurements`);
+  if (m.quietWaitS > 0) out.push(`${m.quietWaitS.toFixed(0)} s spent on other sessions' load (waiting for quiet, measuring again)`);
   out.push(`photos, round robin, every request's bytes made unique (JPEG comment) so nothing is a cache hit: ${r.photos.join(', ')}`);
   if (r.stackConfig) out.push(`stack: ${Object.entries(r.stackConfig).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`);
 
