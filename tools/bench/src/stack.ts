@@ -4,7 +4,7 @@ import { type AppName, type Stack, startStack } from '@argus/testing';
 import { postprocess, preprocess } from '@argus/vision';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { modelEntry, openSession } from './bare';
-import { type BenchContext, measurePoint, noteBoxes } from './context';
+import { type BenchContext, measurePoint, noteBoxes, waitForQuiet } from './context';
 import { HttpClient } from './http-client';
 import type { Completion } from './load';
 import { defaultParams } from './pipeline';
@@ -271,13 +271,17 @@ async function restartInference(ctx: BenchContext, run: StackRun, env: Record<st
 async function batchingPhase(ctx: BenchContext, run: StackRun, model: string): Promise<BatchingResult> {
   const loneMs = ctx.options.loneS * 1000;
   const on = String(run.config.models.maxBatchSize);
-  const onA = await stackPoint(ctx, run, model, 1, loneMs, `MAX_BATCH_SIZE=${on}`);
-  const onLoaded = await stackPoint(ctx, run, model, 16, undefined, `MAX_BATCH_SIZE=${on}`);
+  const point = async (concurrency: number, durationMs: number | undefined, label: string) => {
+    await waitForQuiet(ctx);
+    return stackPoint(ctx, run, model, concurrency, durationMs, label);
+  };
+  const onA = await point(1, loneMs, `MAX_BATCH_SIZE=${on}`);
+  const onLoaded = await point(16, undefined, `MAX_BATCH_SIZE=${on}`);
   await restartInference(ctx, run, { MAX_BATCH_SIZE: '1' });
-  const offLone = await stackPoint(ctx, run, model, 1, loneMs, 'MAX_BATCH_SIZE=1');
-  const offLoaded = await stackPoint(ctx, run, model, 16, undefined, 'MAX_BATCH_SIZE=1');
+  const offLone = await point(1, loneMs, 'MAX_BATCH_SIZE=1');
+  const offLoaded = await point(16, undefined, 'MAX_BATCH_SIZE=1');
   await restartInference(ctx, run, { MAX_BATCH_SIZE: on });
-  const onB = await stackPoint(ctx, run, model, 1, loneMs, `MAX_BATCH_SIZE=${on}`);
+  const onB = await point(1, loneMs, `MAX_BATCH_SIZE=${on}`);
   // Both "on" runs as one sample set, against the "off" run between them.
   const onLone: Point = {
     ...strip(onA),
