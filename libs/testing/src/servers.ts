@@ -61,6 +61,7 @@ export async function startRedisServer(options: { appendfsync?: 'always' | 'ever
       `redis-server on ${port}`,
       async () => {
         const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        probe.on('error', () => undefined); // refused until the server is up: connect() rejects, that is enough
         try {
           await probe.connect();
           return (await probe.ping()) === 'PONG';
