@@ -61,7 +61,7 @@ export function finalists(cells: readonly GridCell[]): GridCell[] {
  */
 export async function runGrid(ctx: BenchContext): Promise<{ grid: GridCell[]; best: BestConfigs[] }> {
   const { options } = ctx;
-  const finalMs = Math.max(2 * options.gridS, 3) * 1000;
+  const finalMs = Math.max(options.gridS, 3) * 1000;
   const grid: GridCell[] = [];
   const best: BestConfigs[] = [];
   for (const model of options.models) {
@@ -74,7 +74,7 @@ export async function runGrid(ctx: BenchContext): Promise<{ grid: GridCell[]; be
         for (const inflight of options.gridInflight) {
           const batchings = session.maxBatchSize > 1 && inflight > 1 ? [false, true] : [false];
           for (const batching of batchings) {
-            const cell = await quietly(ctx, () => measureCell(ctx, session, { inflight, batching, threads }, params, options.gridS * 1000), (c) => c.otherCores);
+            const { cell } = await quietly(ctx, () => measureCell(ctx, session, { inflight, batching, threads }, params, options.gridS * 1000), (c) => c.cell.otherCores);
             grid.push(cell);
             ctx.progress(
               `grid   ${model} inflight ${inflight} threads ${threads} batching ${batching ? 'on ' : 'off'} ${cell.imagesPerSec.toFixed(1).padStart(6)} img/s  p50 ${cell.latency.p50.toFixed(1)} ms`,
@@ -86,35 +86,47 @@ export async function runGrid(ctx: BenchContext): Promise<{ grid: GridCell[]; be
       }
     }
     // Short cells are noisy (and two ONNX Runtime threads spinning beside sharp on two cores are
-    // erratic): the candidates are measured again, longer, before one is chosen.
+    // erratic): the candidates are measured again, longer, twice each in mirrored order (A B C,
+    // then C B A) so a drift in the machine's state favours none, before one is chosen.
     const chosen = finalists(grid.filter((c) => c.model === model));
-    for (const threads of new Set(chosen.map((c) => c.threads))) {
-      const session = await openSession(ctx, entry, threads);
-      try {
-        for (const cell of chosen.filter((c) => c.threads === threads)) {
-          const again = await quietly(ctx, () => measureCell(ctx, session, cell, params, finalMs), (c) => c.otherCores);
-          cell.final = { imagesPerSec: again.imagesPerSec, latency: again.latency, otherCores: again.otherCores };
-          ctx.progress(
-            `final  ${model} inflight ${cell.inflight} threads ${threads} batching ${cell.batching ? 'on ' : 'off'} ${again.imagesPerSec.toFixed(1).padStart(6)} img/s  p50 ${again.latency.p50.toFixed(1)} ms`,
-          );
-        }
-      } finally {
-        await session.release();
+    const sessions = new Map<number, DetectorSession>();
+    try {
+      for (const threads of new Set(chosen.map((c) => c.threads))) sessions.set(threads, await openSession(ctx, entry, threads));
+      const runs = new Map<GridCell, { rates: number[]; samples: number[]; other: number[] }>(chosen.map((c) => [c, { rates: [], samples: [], other: [] }]));
+      for (const cell of [...chosen, ...[...chosen].reverse()]) {
+        const session = sessions.get(cell.threads) as DetectorSession;
+        const again = await quietly(ctx, () => measureCell(ctx, session, cell, params, finalMs), (c) => c.cell.otherCores);
+        const run = runs.get(cell) as { rates: number[]; samples: number[]; other: number[] };
+        run.rates.push(again.cell.imagesPerSec);
+        run.samples.push(...again.samples);
+        run.other.push(again.cell.otherCores);
       }
+      for (const [cell, run] of runs) {
+        cell.final = {
+          imagesPerSec: run.rates.reduce((a, b) => a + b, 0) / run.rates.length,
+          latency: roundSummary(summarize(run.samples)),
+          otherCores: Math.max(...run.other),
+        };
+        ctx.progress(
+          `final  ${model} inflight ${cell.inflight} threads ${cell.threads} batching ${cell.batching ? 'on ' : 'off'} ${cell.final.imagesPerSec.toFixed(1).padStart(6)} img/s (${run.rates.map((r) => r.toFixed(1)).join(' / ')})  p50 ${cell.final.latency.p50.toFixed(1)} ms`,
+        );
+      }
+    } finally {
+      await Promise.all([...sessions.values()].map((x) => x.release()));
     }
     best.push(chooseBest(model, grid));
   }
   return { grid, best };
 }
 
-/** One cell of the grid: a short closed loop with as many clients as images in flight. */
+/** One cell of the grid: a short closed loop with as many clients as images in flight (and its raw latencies). */
 async function measureCell(
   ctx: BenchContext,
   session: DetectorSession,
   shape: { inflight: number; batching: boolean; threads: number },
   params: DetectParams,
   durationMs: number,
-): Promise<GridCell> {
+): Promise<{ cell: GridCell; samples: number[] }> {
   const { inflight, batching, threads } = shape;
   const pipeline = new BarePipeline(session, { inflight, batching }, params, ctx.limits);
   let before = ctx.monitor.snapshot();
@@ -135,7 +147,7 @@ async function measureCell(
   );
   const sizes = pipeline.batchSizes;
   const cpu = ctx.monitor.cores(before, after);
-  return {
+  const cell: GridCell = {
     model: session.entry.name,
     inflight,
     threads,
@@ -146,6 +158,7 @@ async function measureCell(
     otherCores: cpu['other'] ?? NaN,
     ...(pipeline.batches && sizes.length > 0 ? { meanBatch: sizes.reduce((a, b) => a + b, 0) / sizes.length } : {}),
   };
+  return { cell, samples: loop.latencies };
 }
 
 /**
