@@ -148,7 +148,7 @@ export function parseBenchArgs(argv: string[]): ParsedArgs {
       durationS: seconds('--duration', values.duration, quick ? 2 : 6),
       warmupS: seconds('--warmup', values.warmup, quick ? 0.5 : 2),
       gridS: seconds('--grid-duration', values['grid-duration'], quick ? 1.5 : 3),
-      loneS: quick ? 3 : 10,
+      loneS: quick ? 5 : 10,
       only,
       gridInflight: unique(values['grid-inflight'] !== undefined ? intList('--grid-inflight', values['grid-inflight'], 1) : [1, 2, 4]),
       gridThreads: unique(values['grid-threads'] !== undefined ? intList('--grid-threads', values['grid-threads'], 1) : [1, 2]),
