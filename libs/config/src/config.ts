@@ -26,6 +26,8 @@ export function buildConfig(env: Record<string, string | undefined>) {
       allowCpuFallback: e.ALLOW_CPU_FALLBACK,
       intraOpThreads: e.INTRA_OP_THREADS,
       interOpThreads: e.INTER_OP_THREADS,
+      spinning: e.ORT_SPINNING,
+      thread: e.INFERENCE_THREAD,
       warmupRuns: e.WARMUP_RUNS,
       maxBatchSize: e.MAX_BATCH_SIZE,
       batchMaxWaitMs: e.BATCH_MAX_WAIT_MS,

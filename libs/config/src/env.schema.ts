@@ -53,6 +53,10 @@ export const envSchema = z.object({
   /** ONNX Runtime intra-op threads per session; 0 lets ONNX Runtime decide. */
   INTRA_OP_THREADS: int(0),
   INTER_OP_THREADS: int(0),
+  /** Let ONNX Runtime's idle threads spin for work: lower latency between runs, CPU burnt while idle. */
+  ORT_SPINNING: bool(false),
+  /** Run each model on a thread of its own (onnxruntime-node's run() blocks the event loop otherwise). */
+  INFERENCE_THREAD: bool(true),
   WARMUP_RUNS: int(2),
   /** Largest batch run at once when the model's batch dimension is dynamic. */
   MAX_BATCH_SIZE: int(8, 1),

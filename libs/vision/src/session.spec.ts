@@ -60,6 +60,26 @@ describe(DetectorSession.name, () => {
       }
     });
 
+    it('runs on its own thread by default, with the same outputs as on the calling thread', async () => {
+      const inline = await DetectorSession.create(entry('yolox-nano'), { ...OPTIONS, thread: false });
+      try {
+        const tensor = (await preprocess(readFileSync(testImage('bus.jpg')), session.spec, LIMITS)).tensor;
+        const copy = tensor.slice();
+        const [threaded] = await session.run([tensor]);
+        // Without `consume` the caller keeps its tensor, untouched.
+        expect(tensor.length).toBe(copy.length);
+        expect(Buffer.from(tensor.buffer).equals(Buffer.from(copy.buffer))).toBe(true);
+        const [here] = await inline.run([tensor]);
+        expect(Buffer.from(here?.buffer ?? []).equals(Buffer.from(threaded?.buffer ?? []))).toBe(true);
+        // With `consume` a lone tensor's buffer moves to the model's thread instead of being copied.
+        const [moved] = await session.run([copy], { consume: true });
+        expect(copy.length).toBe(0);
+        expect(Buffer.from(moved?.buffer ?? []).equals(Buffer.from(threaded?.buffer ?? []))).toBe(true);
+      } finally {
+        await inline.release();
+      }
+    });
+
     it('refuses a tensor of the wrong size', async () => {
       await expect(session.run([new Float32Array(12)])).rejects.toMatchObject({ code: 'inference_failed' });
     });

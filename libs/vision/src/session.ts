@@ -1,8 +1,8 @@
 import type { ModelInfo } from '@argus/contracts';
-import * as ort from 'onnxruntime-node';
 import { ModelError, messageOf } from './errors';
 import type { ModelEntry } from './model-repository';
-import { type ModelSpec, type TensorIo, describeModel } from './model-spec';
+import { type ModelSpec, describeModel } from './model-spec';
+import { InlineRunner, type Runner, type RunnerOptions, ThreadRunner } from './runner';
 
 /** How a session is created: from configuration (EXECUTION_PROVIDERS, INTRA_OP_THREADS, ...). */
 export interface SessionOptions {
@@ -16,10 +16,17 @@ export interface SessionOptions {
   warmupRuns: number;
   /** Largest batch run at once when the batch dimension is dynamic. */
   maxBatchSize: number;
+  /**
+   * Run the model on a thread of its own (default true): onnxruntime-node's run() is synchronous
+   * and would otherwise stop the caller's event loop for the whole run.
+   */
+  thread?: boolean;
+  /** Let ONNX Runtime's idle threads spin (default false: on few cores they steal CPU from decoding). */
+  spinning?: boolean;
 }
 
 interface Loaded {
-  session: ort.InferenceSession;
+  session: Runner;
   provider: string;
   fallbackReasons: string[];
 }
@@ -29,7 +36,7 @@ export class DetectorSession {
   private constructor(
     readonly entry: ModelEntry,
     readonly spec: ModelSpec,
-    private readonly session: ort.InferenceSession,
+    private readonly session: Runner,
     /** The provider that actually runs the model, not merely the one asked for. */
     readonly provider: string,
     readonly requestedProviders: string[],
@@ -49,7 +56,7 @@ export class DetectorSession {
     const { session, provider, fallbackReasons } = await load(entry, requested, options);
     let spec: ModelSpec;
     try {
-      spec = describeModel({ inputs: io(session.inputMetadata), outputs: io(session.outputMetadata) }, entry.overrides);
+      spec = describeModel({ inputs: session.inputs, outputs: session.outputs }, entry.overrides);
     } catch (e) {
       await session.release();
       throw e instanceof ModelError ? new ModelError(e.code, `${entry.name} (${entry.path}): ${e.message}`, { cause: e }) : e;
@@ -85,9 +92,12 @@ export class DetectorSession {
 
   /**
    * Runs images through the model: as batches of up to maxBatchSize when the batch dimension is
-   * dynamic, else one by one. Returns one output per input (views into the batch output).
+   * dynamic, else one by one. Returns one output per input (views into the batch output). With
+   * `consume`, the tensors are handed over (a lone tensor's buffer moves to the model's thread
+   * without a copy) and must not be used again.
    */
-  async run(tensors: Float32Array[]): Promise<Float32Array[]> {
+  async run(tensors: Float32Array[], options: { consume?: boolean } = {}): Promise<Float32Array[]> {
+    const consume = options.consume ?? false;
     const size = 3 * this.spec.inputWidth * this.spec.inputHeight;
     for (const t of tensors) {
       if (t.length !== size) {
@@ -98,7 +108,7 @@ export class DetectorSession {
     for (let i = 0; i < tensors.length; i += this.maxBatchSize) {
       const chunk = tensors.slice(i, i + this.maxBatchSize);
       try {
-        outputs.push(...(await runBatch(this.session, this.spec, chunk, chunk.length)));
+        outputs.push(...(await runBatch(this.session, this.spec, chunk, chunk.length, consume)));
       } catch (e) {
         if (e instanceof ModelError) throw e;
         throw new ModelError('inference_failed', `${this.entry.name} failed on a batch of ${chunk.length}: ${messageOf(e)}`, { cause: e });
@@ -146,14 +156,13 @@ async function load(entry: ModelEntry, requested: string[], options: SessionOpti
   const fallbackReasons: string[] = [];
   for (const provider of requested) {
     try {
-      const session = await ort.InferenceSession.create(entry.path, {
-        executionProviders: [provider],
-        graphOptimizationLevel: 'all',
-        ...(options.intraOpThreads > 0 ? { intraOpNumThreads: options.intraOpThreads } : {}),
-        ...(options.interOpThreads > 0 ? { interOpNumThreads: options.interOpThreads } : {}),
-        // Warnings (e.g. nodes placed on CPU under CUDA) go to stderr, never into a CLI's stdout.
-        logSeverityLevel: 3,
-      });
+      const runnerOptions: RunnerOptions = {
+        provider,
+        intraOpThreads: options.intraOpThreads,
+        interOpThreads: options.interOpThreads,
+        spinning: options.spinning ?? false,
+      };
+      const session = options.thread === false ? await InlineRunner.create(entry.path, runnerOptions) : await ThreadRunner.create(entry.path, runnerOptions);
       return { session, provider, fallbackReasons };
     } catch (e) {
       fallbackReasons.push(`${provider}: ${messageOf(e)}`);
@@ -165,10 +174,6 @@ async function load(entry: ModelEntry, requested: string[], options: SessionOpti
   );
 }
 
-function io(list: readonly ort.InferenceSession.ValueMetadata[]): TensorIo[] {
-  return list.map((m) => ({ name: m.name, shape: m.isTensor ? [...m.shape] : [] }));
-}
-
 function blank(spec: ModelSpec): Float32Array {
   return new Float32Array(3 * spec.inputWidth * spec.inputHeight).fill(0.5);
 }
@@ -178,7 +183,7 @@ function blank(spec: ModelSpec): Float32Array {
  * made symbolic without fixing its reshapes folds the batch into the anchors instead; such a
  * model is run one image at a time, and the reason is kept in the notes.
  */
-async function checkBatching(session: ort.InferenceSession, spec: ModelSpec, maxBatchSize: number, notes: string[]): Promise<number> {
+async function checkBatching(session: Runner, spec: ModelSpec, maxBatchSize: number, notes: string[]): Promise<number> {
   const one = blank(spec);
   try {
     await runBatch(session, spec, Array.from({ length: maxBatchSize }, () => one), maxBatchSize);
@@ -189,7 +194,7 @@ async function checkBatching(session: ort.InferenceSession, spec: ModelSpec, max
   return 1;
 }
 
-async function runBatch(session: ort.InferenceSession, spec: ModelSpec, tensors: Float32Array[], n: number): Promise<Float32Array[]> {
+async function runBatch(session: Runner, spec: ModelSpec, tensors: Float32Array[], n: number, consume = false): Promise<Float32Array[]> {
   const size = 3 * spec.inputWidth * spec.inputHeight;
   let data: Float32Array;
   if (n === 1 && tensors[0]) data = tensors[0];
@@ -197,10 +202,9 @@ async function runBatch(session: ort.InferenceSession, spec: ModelSpec, tensors:
     data = new Float32Array(n * size);
     tensors.forEach((t, i) => data.set(t, i * size));
   }
-  const input = new ort.Tensor('float32', data, [n, 3, spec.inputHeight, spec.inputWidth]);
-  const result = await session.run({ [spec.inputName]: input });
-  const output = result[spec.outputName];
-  if (!output) throw new ModelError('inference_failed', `the model returned no output "${spec.outputName}"`);
+  // A batch is a new buffer of ours; a lone tensor is the caller's unless it was handed over.
+  const movable = n > 1 || consume;
+  const output = await session.run(spec.inputName, spec.outputName, data, [n, 3, spec.inputHeight, spec.inputWidth], movable);
   // Checked by type name, not instanceof: the array may come from another realm (Jest, workers).
   if (output.type !== 'float32') throw new ModelError('inference_failed', `output "${spec.outputName}" is ${output.type}, not float32`);
   const values = output.data as Float32Array;

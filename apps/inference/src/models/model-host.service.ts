@@ -51,11 +51,13 @@ export class ModelHost implements OnApplicationShutdown {
         executionProviders: options.executionProviders,
         intraOpThreads: options.intraOpThreads,
         interOpThreads: options.interOpThreads,
+        spinning: options.spinning,
+        thread: options.thread,
         warmupRuns: options.warmupRuns,
         maxBatchSize: options.maxBatchSize,
       });
       const info: ModelInfo = { ...session.info(), updatedAt: new Date().toISOString() };
-      const batcher = new Batcher((tensors) => session.run(tensors), { maxBatchSize: session.maxBatchSize, maxWaitMs: options.batchMaxWaitMs }, (size) =>
+      const batcher = new Batcher((tensors) => session.run(tensors, { consume: true }), { maxBatchSize: session.maxBatchSize, maxWaitMs: options.batchMaxWaitMs }, (size) =>
         this.metrics.batchSize.observe({ model: entry.name }, size),
       );
       this.models.set(entry.name, { session, batcher, info });
