@@ -49,6 +49,8 @@ export interface StackOptions {
   /** Redis and Postgres of this stack (default: the shared test ones); fault tests pass their own servers'. */
   redisUrl?: string;
   databaseUrl?: string;
+  /** Extra node options for every app, before the script (e.g. --cpu-prof, which NODE_OPTIONS refuses). */
+  nodeArgs?: string[];
 }
 
 /** A running Argus made of the built apps (dist/apps), on real Redis and Postgres, isolated by a fresh prefix and schema. */
@@ -104,7 +106,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const startApp = async (app: AppName, extra: Record<string, string> = {}, startOptions: { until?: 'ready' | 'live' } = {}): Promise<ChildProcess> => {
     const log = createWriteStream(join(logDir, `${app}.log`), { flags: 'a' });
     logs.push(log);
-    const child = spawn(process.execPath, [join(workspaceRoot(), 'dist', 'apps', app, 'main.js')], {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), join(workspaceRoot(), 'dist', 'apps', app, 'main.js')], {
       cwd: workspaceRoot(),
       env: { PATH: process.env['PATH'] ?? '', ...env, ...extra },
       stdio: ['ignore', 'pipe', 'pipe'],

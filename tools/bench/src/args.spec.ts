@@ -40,6 +40,11 @@ describe(parseBenchArgs.name, () => {
     expect(o.gridThreads).toEqual([1]);
   });
 
+  it('makes --profile an absolute folder, and leaves it out by default', () => {
+    expect(run(['--profile', 'tmp/prof']).profileDir).toBe(`${process.cwd()}/tmp/prof`);
+    expect(run([])).not.toHaveProperty('profileDir');
+  });
+
   it('collects --env pairs for the stack, repeated or comma-separated', () => {
     expect(run(['--env', 'WORKER_CONCURRENCY=8,INTRA_OP_THREADS=1', '--env', 'LOG_LEVEL=warn']).stackEnv).toEqual({
       WORKER_CONCURRENCY: '8',

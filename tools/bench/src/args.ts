@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 /** The parts of a run, in the order they run. */
@@ -33,6 +34,8 @@ export interface BenchOptions {
   outDir: string;
   /** Build the three apps (nx, cached) before starting the stack; off with --no-build. */
   build: boolean;
+  /** Where the stack's apps write V8 CPU profiles (--cpu-prof), or undefined for none. */
+  profileDir?: string;
 }
 
 export type ParsedArgs = { kind: 'run'; options: BenchOptions } | { kind: 'help'; text: string };
@@ -56,6 +59,7 @@ export const USAGE = `npm run bench -- [options]
   --backlog N               low-priority jobs waiting in the priority phase (default 500)
   --env KEY=VALUE[,K=V]     extra environment for the stack's apps (repeatable)
   --out DIR                 where the JSON and SVG go (default bench/results)
+  --profile DIR             the stack's apps write V8 CPU profiles (.cpuprofile) into DIR on exit
   --no-build                do not build api-gateway, inference and results first (nx, cached;
                             the stack runs dist/, so without a build it may run old code)
   --help`;
@@ -101,6 +105,7 @@ export function parseBenchArgs(argv: string[]): ParsedArgs {
         retries: { type: 'string' },
         env: { type: 'string', multiple: true },
         out: { type: 'string' },
+        profile: { type: 'string' },
         'no-build': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
@@ -157,6 +162,7 @@ export function parseBenchArgs(argv: string[]): ParsedArgs {
       stackEnv,
       outDir: values.out ?? 'bench/results',
       build: !values['no-build'],
+      ...(values.profile !== undefined ? { profileDir: resolve(values.profile) } : {}),
     },
   };
 }

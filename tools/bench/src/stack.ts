@@ -337,7 +337,11 @@ export class StackRunner {
   static async start(ctx: BenchContext): Promise<StackRunner> {
     const { options } = ctx;
     ctx.progress('starting the stack (results, inference, api-gateway from dist/) ...');
-    const stack = await startStack({ label: 'bench', env: { ...BENCH_STACK_ENV, MODELS: options.models.join(','), ...options.stackEnv } });
+    const stack = await startStack({
+      label: 'bench',
+      env: { ...BENCH_STACK_ENV, MODELS: options.models.join(','), ...options.stackEnv },
+      ...(options.profileDir !== undefined ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] } : {}),
+    });
     const config = buildConfig(stack.env);
     const run: StackRun = {
       stack,
