@@ -71,6 +71,24 @@ describe(ArgusStore.name, () => {
     expect(await store.getRequest(first.id)).toMatchObject({ record: { id: first.id }, cached: false });
   });
 
+  it('on a miss with the image, holds its bytes for the job of the request in the same step', async () => {
+    const r = record('4'.repeat(64));
+    expect(await store.jobInputs(r.workKey, r.sha256)).toEqual({ outcome: null, image: null });
+    expect(await store.admit(r, Buffer.from([7, 8, 9]))).toBeNull();
+    expect(await store.getRequest(r.id)).toMatchObject({ jobId: r.id, cached: false });
+    expect(await redis.smembers(store.keys.imageHolders(r.sha256))).toEqual([r.id]);
+    expect(await redis.ttl(store.keys.image(r.sha256))).toBeGreaterThan(retention.imageRetentionSeconds);
+    expect(await store.jobInputs(r.workKey, r.sha256)).toEqual({ outcome: null, image: Buffer.from([7, 8, 9]) });
+
+    await store.finishWork(r, r.id, { ok: true, result });
+    expect(await store.jobInputs(r.workKey, r.sha256)).toEqual({ outcome: { ok: true, result }, image: Buffer.from([7, 8, 9]) });
+    // A hit stores nothing for a job: no holder, no job noted.
+    const hit = record('4'.repeat(64));
+    expect(await store.admit(hit, Buffer.from([7, 8, 9]))).toEqual({ ok: true, result });
+    expect(await redis.smembers(store.keys.imageHolders(r.sha256))).toEqual([]);
+    expect(await store.getRequest(hit.id)).not.toHaveProperty('jobId');
+  });
+
   it('keeps image bytes while any job holds them, then only for the retention time', async () => {
     const sha = '2'.repeat(64);
     await store.holdImage(sha, 'job-a', Buffer.from([1, 2, 3]));

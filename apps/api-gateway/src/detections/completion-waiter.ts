@@ -8,6 +8,14 @@ import type { QueueEvents } from 'bullmq';
 export type JobEvent = { state: 'queued' | 'active' } | { state: 'completed' | 'failed'; outcome: Outcome };
 export type JobListener = (event: JobEvent) => void;
 
+/** A job's end, listened for from the moment listen() was called. */
+export interface PendingEnd {
+  /** Waits up to `ms` more for the end; null on timeout. Stops listening either way. */
+  until(ms: number): Promise<Outcome | null>;
+  /** Stops listening without waiting. */
+  cancel(): void;
+}
+
 /**
  * The gateway's one listener on the detection queue's event stream (one blocking Redis
  * connection per process, however many requests wait or watch), fanning each job's state changes
@@ -64,34 +72,56 @@ export class CompletionWaiter implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Waits up to `ms` for the job's end. Resolves with the outcome, or null on timeout. The
-   * outcome is stored before the job ends, so checking it after registering closes the gap
-   * where the event fired before we listened.
+   * Starts listening for a job's end now. Called before the job is added, nothing it does can be
+   * missed, so no stored outcome needs checking (one Redis round trip less per upload).
+   */
+  listen(jobId: string): PendingEnd {
+    let ended: Outcome | undefined;
+    let resolveFn: ((outcome: Outcome) => void) | undefined;
+    const stop = this.watch(jobId, (event) => {
+      if (event.state !== 'completed' && event.state !== 'failed') return;
+      ended = event.outcome;
+      resolveFn?.(event.outcome);
+    });
+    const until = async (ms: number): Promise<Outcome | null> => {
+      if (ended) {
+        stop();
+        return ended;
+      }
+      if (ms <= 0) {
+        stop();
+        return null;
+      }
+      this.waiting++;
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        return await new Promise<Outcome | null>((resolve) => {
+          resolveFn = resolve;
+          timer = setTimeout(() => resolve(null), ms);
+        });
+      } finally {
+        clearTimeout(timer);
+        this.waiting--;
+        stop();
+      }
+    };
+    return { until, cancel: stop };
+  }
+
+  /**
+   * Waits up to `ms` for the end of a job that may already exist. Resolves with the outcome, or
+   * null on timeout. The outcome is stored before the job ends, so checking it after starting to
+   * listen closes the gap where the event fired before we listened.
    */
   async wait(jobId: string, workKey: string, ms: number): Promise<Outcome | null> {
     if (ms <= 0) return null;
-    let resolveFn: (outcome: Outcome) => void = () => undefined;
-    const settled = new Promise<Outcome>((resolve) => {
-      resolveFn = resolve;
-    });
-    const stop = this.watch(jobId, (event) => {
-      if (event.state === 'completed' || event.state === 'failed') resolveFn(event.outcome);
-    });
-    this.waiting++;
-    let timer: NodeJS.Timeout | undefined;
+    const end = this.listen(jobId);
     try {
       const stored = await this.store.getOutcome(workKey);
       if (stored) return stored;
-      return await Promise.race([
-        settled,
-        new Promise<null>((resolve) => {
-          timer = setTimeout(() => resolve(null), ms);
-        }),
-      ]);
+      return await end.until(ms);
     } finally {
-      if (timer) clearTimeout(timer);
-      this.waiting--;
-      stop();
+      end.cancel();
     }
   }
 

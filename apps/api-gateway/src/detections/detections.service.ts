@@ -108,7 +108,7 @@ export class DetectionsService {
       }
     }
 
-    const outcome = await this.store.admit(record);
+    const outcome = await this.store.admit(record, image);
     if (outcome) {
       this.metrics.cacheLookups.inc({ result: 'hit' });
       await sendResult(this.resultsQueue, {
@@ -122,16 +122,32 @@ export class DetectionsService {
     }
     this.metrics.cacheLookups.inc({ result: 'miss' });
 
-    const jobId = await this.enqueue(record, image, deadline);
+    // Listening starts before the job exists, so its end cannot be missed.
+    const ownEnd = this.waiter.listen(record.id);
+    let jobId: string;
+    try {
+      jobId = await this.enqueue(record, deadline);
+    } catch (error) {
+      ownEnd.cancel();
+      throw error;
+    }
     this.logger.log({ msg: 'accepted', requestId: record.id, jobId, shared: jobId !== record.id, model: model.name, priority, bytes: image.length });
-    const finished = await this.drain.race(this.waiter.wait(jobId, key, waitMs));
+    let finished: Outcome | null;
+    if (jobId === record.id) {
+      finished = await this.drain.race(ownEnd.until(waitMs));
+    } else {
+      ownEnd.cancel();
+      finished = await this.drain.race(this.waiter.wait(jobId, key, waitMs));
+    }
     if (finished) return this.reply(record, finished, false);
     return { status: 202, view: pendingView(record, 'queued') };
   }
 
-  /** Queues the work, or joins the job already doing it; returns the job's id. */
-  private async enqueue(record: RequestRecord, image: Buffer, deadline: number | undefined): Promise<string> {
-    await this.store.holdImage(record.sha256, record.id, image);
+  /**
+   * Queues the work, or joins the job already doing it; returns the job's id. admit() already
+   * holds the image for a job named after the request and noted that job on the request.
+   */
+  private async enqueue(record: RequestRecord, deadline: number | undefined): Promise<string> {
     const data: DetectJob = {
       workKey: record.workKey,
       sha256: record.sha256,
@@ -152,9 +168,9 @@ export class DetectionsService {
     if (jobId !== record.id) {
       // Identical work is already queued or running: ride on it, and let it hurry if we are in a hurry.
       await this.store.releaseImage(record.sha256, record.id);
+      await this.store.setRequestJob(record.id, jobId);
       await this.promote(jobId, BULLMQ_PRIORITY[record.priority], deadline);
     }
-    await this.store.setRequestJob(record.id, jobId);
     return jobId;
   }
 

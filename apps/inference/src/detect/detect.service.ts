@@ -33,7 +33,9 @@ export class DetectService {
   async detect(job: DetectJob, context: JobContext): Promise<InferenceResult> {
     // Another job may have finished the same work a moment ago (it was created after that one
     // released its de-duplication key): answer from the outcome instead of running the model.
-    const prior = await this.store.getOutcome(job.workKey);
+    const fetchStart = performance.now();
+    const { outcome: prior, image: bytes } = await this.store.jobInputs(job.workKey, job.sha256);
+    const fetchMs = performance.now() - fetchStart;
     if (prior) {
       if (!prior.ok) throw new JobFailure(prior.error.code, prior.error.message);
       await sendResult(this.results, { kind: 'completed', workKey: job.workKey, jobId: context.jobId, result: prior.result, attempts: context.attempt });
@@ -45,12 +47,9 @@ export class DetectService {
 
     const model = this.models.get(job.model.name);
     const { name, version } = model.info;
-    const fetchStart = performance.now();
-    const bytes = await this.store.getImage(job.sha256);
     if (!bytes) {
       throw new JobFailure('image_expired', 'The image bytes expired from Redis before the job ran; raise IMAGE_TTL_SECONDS or add workers');
     }
-    const fetchMs = performance.now() - fetchStart;
 
     const prepared = await preprocess(bytes, model.session.spec, {
       maxBytes: this.config.limits.maxImageBytes,
