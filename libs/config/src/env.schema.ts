@@ -50,10 +50,7 @@ export const envSchema = z.object({
   EXECUTION_PROVIDERS: list('cpu'),
   /** When CUDA is asked for but the model ends up on CPU, stay ready anyway. */
   ALLOW_CPU_FALLBACK: bool(false),
-  /**
-   * ONNX Runtime intra-op threads per session. 0: the inference app uses half the CPUs it sees
-   * (at least 1), leaving the rest to decoding; the command-line tools let ONNX Runtime decide.
-   */
+  /** ONNX Runtime intra-op threads per session; 0 lets ONNX Runtime decide. */
   INTRA_OP_THREADS: int(0),
   INTER_OP_THREADS: int(0),
   /** Let ONNX Runtime's idle threads spin for work: lower latency between runs, CPU burnt while idle. */
@@ -66,7 +63,7 @@ export const envSchema = z.object({
   /** How long a ready image may wait for company before its batch runs. 0: never wait. */
   BATCH_MAX_WAIT_MS: int(0),
   /** Jobs an inference process holds at once (fetching, decoding, waiting for the model). */
-  WORKER_CONCURRENCY: int(8, 1),
+  WORKER_CONCURRENCY: int(4, 1),
 
   JOB_ATTEMPTS: int(3, 1),
   JOB_BACKOFF_MS: int(500, 0),

@@ -7,7 +7,6 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Batcher } from '../detect/batcher';
-import { intraOpThreads } from './threads';
 
 const HEARTBEAT_MS = 5000;
 const HEARTBEAT_TTL_S = 15;
@@ -50,7 +49,7 @@ export class ModelHost implements OnApplicationShutdown {
     for (const entry of entries) {
       const session = await DetectorSession.create(entry, {
         executionProviders: options.executionProviders,
-        intraOpThreads: intraOpThreads(options.intraOpThreads),
+        intraOpThreads: options.intraOpThreads,
         interOpThreads: options.interOpThreads,
         spinning: options.spinning,
         thread: options.thread,
