@@ -10,13 +10,12 @@ const SCRIPTS = {
    * attaches the request to the work. Because the worker stores the outcome before it releases
    * the job, a request either sees the outcome or is attached before apps/results reads the
    * attached set: it is never left out.
-   * On a miss with image bytes given, it also holds them for the job named after the request
-   * (as argusHoldImage does) and notes that job on the request.
-   * KEYS: outcome, attached, request, image, image holders.
-   * ARGV: requestId, record JSON, request TTL s, attach TTL s, image bytes or '', image TTL s.
+   * On a miss it notes the job named after the request as the request's (a request that joins
+   * another's job says so afterwards with setRequestJob).
+   * KEYS: outcome, attached, request. ARGV: requestId, record JSON, request TTL s, attach TTL s.
    */
   argusAdmit: {
-    keys: 5,
+    keys: 3,
     lua: `
       local outcome = redis.call('GET', KEYS[1])
       redis.call('HSET', KEYS[3], 'record', ARGV[2])
@@ -27,12 +26,7 @@ const SCRIPTS = {
       end
       redis.call('SADD', KEYS[2], ARGV[1])
       redis.call('EXPIRE', KEYS[2], ARGV[4])
-      if ARGV[5] ~= '' then
-        redis.call('HSET', KEYS[3], 'jobId', ARGV[1])
-        redis.call('SET', KEYS[4], ARGV[5], 'EX', ARGV[6])
-        redis.call('SADD', KEYS[5], ARGV[1])
-        redis.call('EXPIRE', KEYS[5], ARGV[6])
-      end
+      redis.call('HSET', KEYS[3], 'jobId', ARGV[1])
       return false`,
   },
   /**

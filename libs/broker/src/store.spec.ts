@@ -71,21 +71,19 @@ describe(ArgusStore.name, () => {
     expect(await store.getRequest(first.id)).toMatchObject({ record: { id: first.id }, cached: false });
   });
 
-  it('on a miss with the image, holds its bytes for the job of the request in the same step', async () => {
+  it('notes the job of a missed request, and gives a worker outcome and image in one read', async () => {
     const r = record('4'.repeat(64));
     expect(await store.jobInputs(r.workKey, r.sha256)).toEqual({ outcome: null, image: null });
-    expect(await store.admit(r, Buffer.from([7, 8, 9]))).toBeNull();
+    expect(await store.admit(r)).toBeNull();
     expect(await store.getRequest(r.id)).toMatchObject({ jobId: r.id, cached: false });
-    expect(await redis.smembers(store.keys.imageHolders(r.sha256))).toEqual([r.id]);
-    expect(await redis.ttl(store.keys.image(r.sha256))).toBeGreaterThan(retention.imageRetentionSeconds);
+    await store.holdImage(r.sha256, r.id, Buffer.from([7, 8, 9]));
     expect(await store.jobInputs(r.workKey, r.sha256)).toEqual({ outcome: null, image: Buffer.from([7, 8, 9]) });
 
     await store.finishWork(r, r.id, { ok: true, result });
     expect(await store.jobInputs(r.workKey, r.sha256)).toEqual({ outcome: { ok: true, result }, image: Buffer.from([7, 8, 9]) });
-    // A hit stores nothing for a job: no holder, no job noted.
+    // A hit notes no job.
     const hit = record('4'.repeat(64));
-    expect(await store.admit(hit, Buffer.from([7, 8, 9]))).toEqual({ ok: true, result });
-    expect(await redis.smembers(store.keys.imageHolders(r.sha256))).toEqual([]);
+    expect(await store.admit(hit)).toEqual({ ok: true, result });
     expect(await store.getRequest(hit.id)).not.toHaveProperty('jobId');
   });
 

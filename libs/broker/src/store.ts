@@ -51,22 +51,16 @@ export class ArgusStore {
   /**
    * Records an accepted request. Returns the outcome at once if the work is already done;
    * otherwise attaches the request to the work, so the work's outcome will be persisted for it.
-   * Given the image, a miss also holds its bytes for a job named after the request and notes that
-   * job as the request's (one round trip where admit, holdImage and setRequestJob took three;
-   * a hit sends the bytes for nothing, which costs less than the two round trips saved).
+   * On a miss it also notes the job named after the request as the request's job, which is the
+   * job that will run it unless identical work is in flight (then setRequestJob corrects it).
+   * The image is held separately (holdImage), so that a cache hit sends no image bytes.
    */
-  async admit(record: RequestRecord, image?: Buffer): Promise<Outcome | null> {
+  async admit(record: RequestRecord): Promise<Outcome | null> {
     const reply = await runScript(
       this.redis,
       'argusAdmit',
-      [
-        this.keys.outcome(record.workKey),
-        this.keys.attached(record.workKey),
-        this.keys.request(record.id),
-        this.keys.image(record.sha256),
-        this.keys.imageHolders(record.sha256),
-      ],
-      [record.id, JSON.stringify(record), this.retention.requestTtlSeconds, this.retention.requestTtlSeconds, image ?? '', this.retention.imageTtlSeconds],
+      [this.keys.outcome(record.workKey), this.keys.attached(record.workKey), this.keys.request(record.id)],
+      [record.id, JSON.stringify(record), this.retention.requestTtlSeconds, this.retention.requestTtlSeconds],
     );
     return typeof reply === 'string' ? parseOutcome(reply) : null;
   }

@@ -108,7 +108,7 @@ export class DetectionsService {
       }
     }
 
-    const outcome = await this.store.admit(record, image);
+    const outcome = await this.store.admit(record);
     if (outcome) {
       this.metrics.cacheLookups.inc({ result: 'hit' });
       await sendResult(this.resultsQueue, {
@@ -126,7 +126,7 @@ export class DetectionsService {
     const ownEnd = this.waiter.listen(record.id);
     let jobId: string;
     try {
-      jobId = await this.enqueue(record, deadline);
+      jobId = await this.enqueue(record, image, deadline);
     } catch (error) {
       ownEnd.cancel();
       throw error;
@@ -144,10 +144,11 @@ export class DetectionsService {
   }
 
   /**
-   * Queues the work, or joins the job already doing it; returns the job's id. admit() already
-   * holds the image for a job named after the request and noted that job on the request.
+   * Queues the work, or joins the job already doing it; returns the job's id. admit() noted the
+   * job named after the request as the request's; a shared job is noted here.
    */
-  private async enqueue(record: RequestRecord, deadline: number | undefined): Promise<string> {
+  private async enqueue(record: RequestRecord, image: Buffer, deadline: number | undefined): Promise<string> {
+    await this.store.holdImage(record.sha256, record.id, image);
     const data: DetectJob = {
       workKey: record.workKey,
       sha256: record.sha256,
