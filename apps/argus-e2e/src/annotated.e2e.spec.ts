@@ -120,6 +120,7 @@ describe('GET /v1/detections/:id/annotated (real stack)', () => {
     expect(queued.status).toBe(202);
     const early = await call(stack, `/v1/detections/${queued.detection.id}/annotated`);
     expect(early.status).toBe(409);
+    expect(await early.json()).toEqual({ error: { code: 'not_ready', message: expect.stringContaining('queued') } });
     expect(early.headers.get('retry-after')).toBe('1');
     const waiting = client.annotated(queued.detection.id, { format: 'png', wait: 30000 });
     await stack.startApp('inference');

@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   'unknown_class',
   'not_found',
   'idempotency_key_reused',
+  'not_ready',
   'unauthorized',
   'forbidden',
   'rate_limited',

@@ -41,10 +41,9 @@ export class AnnotatedController {
     }
     if (view.status !== 'completed') {
       throw new ApiError(
-        'validation_failed',
+        'not_ready',
         `Detection ${id} is ${view.status}; its annotated image exists once it completes (pass ?wait=ms, or follow /v1/detections/${id}/events)`,
         { 'Retry-After': '1' },
-        409,
       );
     }
     const image = await this.store.getImage(view.image.sha256);

@@ -113,7 +113,7 @@ export function ApiAnnotated() {
     ApiQuery({ name: 'wait', required: false, schema: { type: 'integer', minimum: 0 }, description: 'Milliseconds to wait for a detection in progress (capped at WAIT_MAX_MS).' }),
     ApiResponse({ status: 200, description: 'The annotated image.', content: { 'image/png': { schema: binary }, 'image/jpeg': { schema: binary } } }),
     ApiResponse({ status: 406, description: 'Error: validation_failed (Accept allows neither image/png nor image/jpeg)', schema: ref('ErrorBody') }),
-    ApiResponse({ status: 409, description: 'Error: validation_failed (the detection is still queued or active; Retry-After)', schema: ref('ErrorBody') }),
+    ApiResponse({ status: 409, description: 'Error: not_ready (the detection is still queued or active; Retry-After)', schema: ref('ErrorBody') }),
     ApiErrors('validation_failed', 'not_found', 'image_expired', 'corrupt_image', 'inference_failed', 'unavailable'),
   );
 }

@@ -9,6 +9,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   unknown_class: 422,
   not_found: 404,
   idempotency_key_reused: 409,
+  not_ready: 409,
   unauthorized: 401,
   forbidden: 403,
   rate_limited: 429,
