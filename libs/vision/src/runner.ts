@@ -16,14 +16,21 @@ export interface RunnerOutput {
   type: string;
   dims: readonly number[];
   data: Float32Array;
+  /** The input's buffer, free again, when it was handed over (to be reused for the next input). */
+  input?: ArrayBuffer;
 }
 
 /** Runs one ONNX Runtime session, here or on another thread. */
 export interface Runner {
   readonly inputs: TensorIo[];
   readonly outputs: TensorIo[];
-  /** Runs the model. When `movable`, `data`'s buffer may be moved to another thread (the caller must not use it again). */
+  /**
+   * Runs the model. When `movable`, `data`'s buffer is handed over (the caller must not use it
+   * again); it may come back as `input` once the model is done with it.
+   */
   run(inputName: string, outputName: string, data: Float32Array, dims: number[], movable: boolean): Promise<RunnerOutput>;
+  /** Calls `listener` if the runner dies on its own (its thread exited or crashed); never after release(). */
+  onFailure(listener: (error: Error) => void): void;
   release(): Promise<void>;
 }
 
@@ -58,11 +65,15 @@ export class InlineRunner implements Runner {
     return new InlineRunner(session, io(session.inputMetadata), io(session.outputMetadata));
   }
 
-  async run(inputName: string, outputName: string, data: Float32Array, dims: number[], _movable: boolean): Promise<RunnerOutput> {
+  async run(inputName: string, outputName: string, data: Float32Array, dims: number[], movable: boolean): Promise<RunnerOutput> {
     const result = await this.session.run({ [inputName]: new ort.Tensor('float32', data, dims) });
     const output = result[outputName];
     if (!output) throw new Error(`the model returned no output "${outputName}"`);
-    return { type: output.type, dims: output.dims, data: output.data as Float32Array };
+    return { type: output.type, dims: output.dims, data: output.data as Float32Array, ...(movable && whole(data) ? { input: data.buffer as ArrayBuffer } : {}) };
+  }
+
+  onFailure(_listener: (error: Error) => void): void {
+    // Nothing runs on its own here: a failure is the run's rejection.
   }
 
   async release(): Promise<void> {
@@ -89,9 +100,10 @@ parentPort.on('message', async (msg) => {
       const output = result[msg.outputName];
       if (!output) throw new Error('the model returned no output "' + msg.outputName + '"');
       const data = output.data;
+      // The input's buffer goes back too: the caller reuses it for the next image.
       parentPort.postMessage(
-        { id: msg.id, ok: true, type: output.type, dims: Array.from(output.dims), buffer: data.buffer, byteOffset: data.byteOffset, length: data.length },
-        [data.buffer],
+        { id: msg.id, ok: true, type: output.type, dims: Array.from(output.dims), buffer: data.buffer, byteOffset: data.byteOffset, length: data.length, input: msg.buffer },
+        data.buffer === msg.buffer ? [data.buffer] : [data.buffer, msg.buffer],
       );
     } else if (msg.kind === 'release') {
       if (session) await session.release();
@@ -115,6 +127,7 @@ interface Reply {
   buffer?: ArrayBuffer;
   byteOffset?: number;
   length?: number;
+  input?: ArrayBuffer;
 }
 
 /**
@@ -127,6 +140,8 @@ export class ThreadRunner implements Runner {
   private readonly pending = new Map<number, { resolve: (reply: Reply) => void; reject: (error: Error) => void }>();
   private nextId = 1;
   private dead: Error | undefined;
+  private released = false;
+  private readonly failureListeners: ((error: Error) => void)[] = [];
   inputs: TensorIo[] = [];
   outputs: TensorIo[] = [];
 
@@ -139,9 +154,11 @@ export class ThreadRunner implements Runner {
       else waiter.reject(new Error(reply.error ?? 'unknown error on the inference thread'));
     });
     const fail = (error: Error) => {
+      if (this.dead) return;
       this.dead = error;
       for (const waiter of this.pending.values()) waiter.reject(error);
       this.pending.clear();
+      if (!this.released) for (const listener of this.failureListeners) listener(error);
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`the inference thread exited (${code})`)));
@@ -165,17 +182,32 @@ export class ThreadRunner implements Runner {
 
   async run(inputName: string, outputName: string, data: Float32Array, dims: number[], movable: boolean): Promise<RunnerOutput> {
     // Moving a view would take its whole buffer away from the caller: copy a view, move the rest.
-    if (!movable || data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength) data = data.slice();
+    if (!movable || !whole(data)) data = data.slice();
     const reply = await this.call(
       { kind: 'run', inputName, outputName, dims, buffer: data.buffer, byteOffset: data.byteOffset, length: data.length },
       [data.buffer as ArrayBuffer],
     );
     if (!reply.buffer) throw new Error('the inference thread returned no data');
-    return { type: reply.type ?? 'unknown', dims: reply.dims ?? [], data: new Float32Array(reply.buffer, reply.byteOffset ?? 0, reply.length ?? 0) };
+    return {
+      type: reply.type ?? 'unknown',
+      dims: reply.dims ?? [],
+      data: new Float32Array(reply.buffer, reply.byteOffset ?? 0, reply.length ?? 0),
+      ...(reply.input ? { input: reply.input } : {}),
+    };
+  }
+
+  onFailure(listener: (error: Error) => void): void {
+    this.failureListeners.push(listener);
   }
 
   async release(): Promise<void> {
+    this.released = true;
     if (!this.dead) await this.call({ kind: 'release' }).catch(() => undefined);
+    await this.worker.terminate();
+  }
+
+  /** Stops the thread as if it had crashed (tests). */
+  async kill(): Promise<void> {
     await this.worker.terminate();
   }
 
@@ -187,4 +219,9 @@ export class ThreadRunner implements Runner {
       this.worker.postMessage({ ...message, id }, transfer);
     });
   }
+}
+
+/** Whether a typed array spans its whole buffer (so handing over the buffer gives nothing else away). */
+function whole(data: Float32Array): boolean {
+  return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
 }

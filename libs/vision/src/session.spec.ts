@@ -7,10 +7,12 @@ import { join } from 'node:path';
 import { ModelError } from './errors';
 import { type ModelEntry, scanModelRepository } from './model-repository';
 import { preprocess } from './preprocess';
-import { DetectorSession, type SessionOptions } from './session';
+import { DetectorSession, type SessionOptions, TensorPool } from './session';
 
 const OPTIONS: SessionOptions = { executionProviders: ['cpu'], intraOpThreads: 1, interOpThreads: 1, warmupRuns: 1, maxBatchSize: 4 };
 const LIMITS = { maxBytes: 20 * 1024 * 1024, maxPixels: 100_000_000 };
+/** A tensor's bytes (empty for none), to compare tensors bit for bit. */
+const bytes = (a: Float32Array | undefined) => Buffer.from(a?.buffer ?? new ArrayBuffer(0), a?.byteOffset, a?.byteLength);
 const PHOTOS = ['bus.jpg', 'zidane.jpg', 'darknet-dog.jpg', 'darknet-horses.png', 'coco-000000000139-livingroom.jpg'];
 
 describe(DetectorSession.name, () => {
@@ -52,7 +54,6 @@ describe(DetectorSession.name, () => {
       const tensors = await Promise.all(PHOTOS.map(async (f) => (await preprocess(readFileSync(testImage(f)), session.spec, LIMITS)).tensor));
       const batched = await session.run(tensors);
       expect(batched).toHaveLength(PHOTOS.length);
-      const bytes = (a: Float32Array | undefined) => Buffer.from(a?.buffer ?? new ArrayBuffer(0), a?.byteOffset, a?.byteLength);
       for (const [i, tensor] of tensors.entries()) {
         const [single] = await session.run([tensor]);
         expect(batched[i]?.length).toBe(3549 * 85);
@@ -68,16 +69,25 @@ describe(DetectorSession.name, () => {
         const [threaded] = await session.run([tensor]);
         // Without `consume` the caller keeps its tensor, untouched.
         expect(tensor.length).toBe(copy.length);
-        expect(Buffer.from(tensor.buffer).equals(Buffer.from(copy.buffer))).toBe(true);
+        expect(bytes(tensor).equals(bytes(copy))).toBe(true);
         const [here] = await inline.run([tensor]);
-        expect(Buffer.from(here?.buffer ?? []).equals(Buffer.from(threaded?.buffer ?? []))).toBe(true);
+        expect(bytes(here).equals(bytes(threaded))).toBe(true);
         // With `consume` a lone tensor's buffer moves to the model's thread instead of being copied.
         const [moved] = await session.run([copy], { consume: true });
         expect(copy.length).toBe(0);
-        expect(Buffer.from(moved?.buffer ?? []).equals(Buffer.from(threaded?.buffer ?? []))).toBe(true);
+        expect(bytes(moved).equals(bytes(threaded))).toBe(true);
       } finally {
         await inline.release();
       }
+    });
+
+    it('takes a consumed tensor back and hands it out for the next image', async () => {
+      const prepared = await preprocess(readFileSync(testImage('zidane.jpg')), session.spec, LIMITS, session.tensor());
+      const copy = prepared.tensor.slice();
+      await session.run([prepared.tensor], { consume: true });
+      // The buffer came back from the model's thread, contents and all (a new tensor would be zeros).
+      const again = session.tensor();
+      expect(bytes(again).equals(bytes(copy))).toBe(true);
     });
 
     it('refuses a tensor of the wrong size', async () => {
@@ -133,5 +143,24 @@ describe(DetectorSession.name, () => {
       expect(e).toBeInstanceOf(ModelError);
       expect(e).toMatchObject({ code: 'invalid_model', message: expect.stringMatching(/broken.*nope: .*cpu: /s) });
     });
+  });
+});
+
+describe(TensorPool.name, () => {
+  it('hands out what it was given, by length, at most a few of each, each once', () => {
+    const pool = new TensorPool(2);
+    const a = new Float32Array(4);
+    pool.give(a);
+    pool.give(a); // given twice: still handed out once
+    pool.give(new Float32Array(4));
+    pool.give(new Float32Array(4)); // over the limit for this length: dropped
+    pool.give(new Float32Array(8).subarray(0, 4)); // a view would give away the rest of its buffer
+    expect(pool.size).toBe(2);
+    expect(pool.take(6)).toHaveLength(6); // none of that length: a new one
+    const first = pool.take(4);
+    const second = pool.take(4);
+    expect(second).toBe(a);
+    expect(first).not.toBe(a);
+    expect(pool.size).toBe(0);
   });
 });

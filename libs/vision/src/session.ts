@@ -33,6 +33,7 @@ interface Loaded {
 
 /** One loaded, warmed-up model; runs batches when its batch dimension is dynamic. */
 export class DetectorSession {
+  private readonly pool = new TensorPool();
   private constructor(
     readonly entry: ModelEntry,
     readonly spec: ModelSpec,
@@ -96,6 +97,23 @@ export class DetectorSession {
    * `consume`, the tensors are handed over (a lone tensor's buffer moves to the model's thread
    * without a copy) and must not be used again.
    */
+  /**
+   * A tensor for one image: a free one from earlier runs when there is one, else a new one. Fill
+   * it (preprocess's `into`) and run it with `consume`, and its buffer comes back here for the next
+   * image: each image then allocates no input tensor, which keeps the garbage collector quieter.
+   */
+  /**
+   * Calls `listener` if the model's thread dies on its own: every later run would fail, so a
+   * serving process should exit and let its jobs be taken over (the inference app does).
+   */
+  onFailure(listener: (error: Error) => void): void {
+    this.session.onFailure(listener);
+  }
+
+  tensor(): Float32Array {
+    return this.pool.take(3 * this.spec.inputWidth * this.spec.inputHeight);
+  }
+
   async run(tensors: Float32Array[], options: { consume?: boolean } = {}): Promise<Float32Array[]> {
     const consume = options.consume ?? false;
     const size = 3 * this.spec.inputWidth * this.spec.inputHeight;
@@ -108,7 +126,7 @@ export class DetectorSession {
     for (let i = 0; i < tensors.length; i += this.maxBatchSize) {
       const chunk = tensors.slice(i, i + this.maxBatchSize);
       try {
-        outputs.push(...(await runBatch(this.session, this.spec, chunk, chunk.length, consume)));
+        outputs.push(...(await runBatch(this.session, this.spec, chunk, chunk.length, consume, this.pool)));
       } catch (e) {
         if (e instanceof ModelError) throw e;
         throw new ModelError('inference_failed', `${this.entry.name} failed on a batch of ${chunk.length}: ${messageOf(e)}`, { cause: e });
@@ -194,17 +212,27 @@ async function checkBatching(session: Runner, spec: ModelSpec, maxBatchSize: num
   return 1;
 }
 
-async function runBatch(session: Runner, spec: ModelSpec, tensors: Float32Array[], n: number, consume = false): Promise<Float32Array[]> {
+async function runBatch(
+  session: Runner,
+  spec: ModelSpec,
+  tensors: Float32Array[],
+  n: number,
+  consume = false,
+  pool?: TensorPool,
+): Promise<Float32Array[]> {
   const size = 3 * spec.inputWidth * spec.inputHeight;
   let data: Float32Array;
   if (n === 1 && tensors[0]) data = tensors[0];
   else {
-    data = new Float32Array(n * size);
+    data = pool ? pool.take(n * size) : new Float32Array(n * size);
     tensors.forEach((t, i) => data.set(t, i * size));
+    // Copied into the batch: tensors handed over are free again.
+    if (consume && pool) for (const t of tensors) pool.give(t);
   }
-  // A batch is a new buffer of ours; a lone tensor is the caller's unless it was handed over.
+  // A batch is a buffer of ours; a lone tensor is the caller's unless it was handed over.
   const movable = n > 1 || consume;
   const output = await session.run(spec.inputName, spec.outputName, data, [n, 3, spec.inputHeight, spec.inputWidth], movable);
+  if (output.input && pool) pool.give(new Float32Array(output.input));
   // Checked by type name, not instanceof: the array may come from another realm (Jest, workers).
   if (output.type !== 'float32') throw new ModelError('inference_failed', `output "${spec.outputName}" is ${output.type}, not float32`);
   const values = output.data as Float32Array;
@@ -216,4 +244,36 @@ async function runBatch(session: Runner, spec: ModelSpec, tensors: Float32Array[
     );
   }
   return Array.from({ length: n }, (_, i) => values.subarray(i * perImage, (i + 1) * perImage));
+}
+
+/**
+ * Free input buffers by length, for reuse: a few per length (single images, and each batch size
+ * seen), so that memory stays bounded by what the busiest moment needed.
+ */
+export class TensorPool {
+  private readonly free = new Map<number, Float32Array[]>();
+
+  constructor(private readonly perLength = 8) {}
+
+  /** A tensor of `floats` values, reused when one is free (its contents are stale: overwrite them). */
+  take(floats: number): Float32Array {
+    return this.free.get(floats)?.pop() ?? new Float32Array(floats);
+  }
+
+  /** Returns a tensor that nobody uses any more; views into a larger buffer are not kept. */
+  give(tensor: Float32Array): void {
+    if (tensor.byteOffset !== 0 || tensor.byteLength !== tensor.buffer.byteLength || tensor.length === 0) return;
+    const list = this.free.get(tensor.length) ?? [];
+    // Given twice (the same tensor in two slots of a batch) it must still be handed out once.
+    if (list.length >= this.perLength || list.some((t) => t.buffer === tensor.buffer)) return;
+    list.push(tensor);
+    this.free.set(tensor.length, list);
+  }
+
+  /** Free tensors held, for tests and metrics. */
+  get size(): number {
+    let n = 0;
+    for (const list of this.free.values()) n += list.length;
+    return n;
+  }
 }

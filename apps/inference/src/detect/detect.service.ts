@@ -51,10 +51,13 @@ export class DetectService {
       throw new JobFailure('image_expired', 'The image bytes expired from Redis before the job ran; raise IMAGE_TTL_SECONDS or add workers');
     }
 
-    const prepared = await preprocess(bytes, model.session.spec, {
-      maxBytes: this.config.limits.maxImageBytes,
-      maxPixels: this.config.limits.maxImagePixels,
-    });
+    // A pooled tensor: consumed by the batcher's run, its buffer goes back to the session's pool.
+    const prepared = await preprocess(
+      bytes,
+      model.session.spec,
+      { maxBytes: this.config.limits.maxImageBytes, maxPixels: this.config.limits.maxImagePixels },
+      model.session.tensor(),
+    );
     const slot = await model.batcher.infer(prepared.tensor);
     const postStart = performance.now();
     const detections = postprocess(slot.output, model.session.spec, prepared, job.params).map(tidy);

@@ -56,6 +56,12 @@ export class ModelHost implements OnApplicationShutdown {
         warmupRuns: options.warmupRuns,
         maxBatchSize: options.maxBatchSize,
       });
+      session.onFailure((error) => {
+        // Every later run of this model would fail: exit, as after a crash. The jobs in hand are
+        // taken over by another worker once their locks lapse (BullMQ's stalled-job check).
+        this.logger.fatal({ msg: 'the model thread died; exiting', model: entry.name, error: error.message });
+        process.exit(70);
+      });
       const info: ModelInfo = { ...session.info(), updatedAt: new Date().toISOString() };
       const batcher = new Batcher((tensors) => session.run(tensors, { consume: true }), { maxBatchSize: session.maxBatchSize, maxWaitMs: options.batchMaxWaitMs }, (size) =>
         this.metrics.batchSize.observe({ model: entry.name }, size),
