@@ -1,7 +1,7 @@
 import { QueueName } from '@argus/contracts';
 import { type Stack, startStack } from '@argus/testing';
-import { Queue, QueueEvents } from 'bullmq';
-import { corruptPng, eventually, photo, upload } from './helpers';
+import { Queue } from 'bullmq';
+import { corruptPng, eventually, photo, upload, watchStalled } from './helpers';
 
 describe('failures: corrupt images, transient faults, a killed worker', () => {
   let stack: Stack;
@@ -58,13 +58,9 @@ describe('failures: corrupt images, transient faults, a killed worker', () => {
   });
 
   it('loses nothing when the inference process is killed (SIGKILL) mid-load: every job completes, once', async () => {
-    const connection = stack.redis.duplicate();
-    const events = new QueueEvents(QueueName.Detect, { connection, prefix: stack.prefix });
-    await events.waitUntilReady();
     // With 2 s locks and a busy two-core machine, lock renewal must still keep up: no job may be
     // declared stalled while its worker is alive.
-    const stalled: string[] = [];
-    events.on('stalled', ({ jobId }) => stalled.push(jobId));
+    const { stalled, close } = await watchStalled(stack);
     const saw = photo('saw-2725x2225.jpg');
     const ids: string[] = [];
     for (let i = 0; i < 50; i++) {
@@ -105,7 +101,6 @@ describe('failures: corrupt images, transient faults, a killed worker', () => {
     expect(stalled).toEqual(expect.arrayContaining(orphaned));
     expect(stalled.every((id) => ids.includes(id))).toBe(true);
     await queue.close();
-    await events.close();
-    connection.disconnect();
+    await close();
   });
 });

@@ -1,7 +1,7 @@
 import { QueueName } from '@argus/contracts';
 import { metricValue, scrape, type Stack, startStack } from '@argus/testing';
-import { Queue, QueueEvents } from 'bullmq';
-import { call, eventually, photo, upload } from './helpers';
+import { Queue } from 'bullmq';
+import { call, eventually, photo, upload, watchStalled } from './helpers';
 
 /** A detection's status as the gateway reports it (persisted row, else Redis). */
 async function statusOf(stack: Stack, id: string): Promise<{ status: string; error: { code: string } | null }> {
@@ -125,11 +125,7 @@ describe('lifecycle: readiness rules, deadlines, backpressure, graceful shutdown
   });
 
   it('SIGTERM on inference: the worker finishes the jobs in hand and exits 0; nothing stalls, nothing is lost', async () => {
-    const connection = stack.redis.duplicate();
-    const events = new QueueEvents(QueueName.Detect, { connection, prefix: stack.prefix });
-    await events.waitUntilReady();
-    const stalled: string[] = [];
-    events.on('stalled', ({ jobId }) => stalled.push(jobId));
+    const { stalled, close } = await watchStalled(stack);
     const saw = photo('saw-2725x2225.jpg');
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) ids.push(String((await upload(stack, saw, { confidence: (0.3 + i * 0.001).toFixed(3) })).body['id']));
@@ -149,8 +145,7 @@ describe('lifecycle: readiness rules, deadlines, backpressure, graceful shutdown
     const rows = await allPersisted(stack, ids);
     expect(rows.every((r) => r.status === 'completed')).toBe(true);
     expect(stalled).toEqual([]);
-    await events.close();
-    connection.disconnect();
+    await close();
   });
 
   it('SIGTERM on the gateway: requests waiting for results get 202 at once, it exits 0, and their work completes', async () => {

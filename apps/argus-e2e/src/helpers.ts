@@ -1,4 +1,6 @@
+import { QueueName } from '@argus/contracts';
 import { type Stack, testImage } from '@argus/testing';
+import { QueueEvents } from 'bullmq';
 import { readFileSync } from 'node:fs';
 
 /** Uploads a file as multipart (field `image`) with optional form fields, with the stack's API key. */
@@ -55,4 +57,20 @@ export function corruptPng(): Buffer {
   const idat = bytes.indexOf(Buffer.from('IDAT'));
   bytes.fill(0x33, idat + 200, idat + 5000);
   return bytes;
+}
+
+/** Collects the ids of detection jobs BullMQ declares stalled, until close(). */
+export async function watchStalled(stack: Stack): Promise<{ stalled: string[]; close: () => Promise<void> }> {
+  const connection = stack.redis.duplicate();
+  const events = new QueueEvents(QueueName.Detect, { connection, prefix: stack.prefix });
+  await events.waitUntilReady();
+  const stalled: string[] = [];
+  events.on('stalled', ({ jobId }) => stalled.push(jobId));
+  return {
+    stalled,
+    close: async () => {
+      await events.close();
+      connection.disconnect();
+    },
+  };
 }
