@@ -5,6 +5,15 @@ import { ApiError } from '../errors/api-error';
 
 const FRESH_MS = 1000;
 
+/** A model as the API lists it. */
+export type ServedModel = Pick<
+  ModelInfo,
+  'name' | 'version' | 'family' | 'input' | 'dynamicBatch' | 'maxBatchSize' | 'provider' | 'requestedProviders' | 'labels' | 'updatedAt'
+> & {
+  /** Inference processes serving this model now (by heartbeat). */
+  workers: number;
+};
+
 /**
  * The models inference processes have published, cached for a second: every upload needs the
  * model's version (part of the cache key) and labels, and Redis need not be asked each time.
@@ -29,6 +38,24 @@ export class ModelCatalog {
         this.inflight = undefined;
       });
     return this.inflight;
+  }
+
+  /** The models served, each with the inference processes serving it now (by heartbeat): what REST and GraphQL list. */
+  async served(): Promise<ServedModel[]> {
+    const [models, workers] = await Promise.all([this.list(), this.store.liveWorkers()]);
+    return models.map((m) => ({
+      name: m.name,
+      version: m.version,
+      family: m.family,
+      input: m.input,
+      dynamicBatch: m.dynamicBatch,
+      maxBatchSize: m.maxBatchSize,
+      provider: m.provider,
+      requestedProviders: m.requestedProviders,
+      labels: m.labels,
+      workers: workers.filter((w) => w.models.some((x) => x.name === m.name)).length,
+      updatedAt: m.updatedAt,
+    }));
   }
 
   /** The model called `name`; 503 before any worker has published, 422 for an unknown name. */

@@ -1,4 +1,3 @@
-import { ArgusStore } from '@argus/broker';
 import { Controller, Get } from '@nestjs/common';
 import { ModelCatalog } from './model-catalog.service';
 
@@ -20,29 +19,12 @@ export interface ModelView {
 
 @Controller('v1/models')
 export class ModelsController {
-  constructor(
-    private readonly catalog: ModelCatalog,
-    private readonly store: ArgusStore,
-  ) {}
+  constructor(private readonly catalog: ModelCatalog) {}
 
   /** The models served, with version, family, input size, batching and execution provider. */
   @Get()
   async list(): Promise<{ models: ModelView[] }> {
-    const [models, workers] = await Promise.all([this.catalog.list(), this.store.liveWorkers()]);
-    return {
-      models: models.map((m) => ({
-        name: m.name,
-        version: m.version,
-        family: m.family,
-        input: m.input,
-        dynamicBatch: m.dynamicBatch,
-        maxBatchSize: m.maxBatchSize,
-        provider: m.provider,
-        requestedProviders: m.requestedProviders,
-        classes: m.labels.length,
-        workers: workers.filter((w) => w.models.some((x) => x.name === m.name)).length,
-        updatedAt: m.updatedAt,
-      })),
-    };
+    const models = await this.catalog.served();
+    return { models: models.map(({ labels, ...m }) => ({ ...m, classes: labels.length })) };
   }
 }
