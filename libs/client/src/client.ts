@@ -1,4 +1,4 @@
-import type { DetectionStatus, DetectionView, ErrorBody, Priority } from '@argus/contracts';
+import type { DetectionStatus, DetectionView, ErrorBody, ModelSummary, Priority } from '@argus/contracts';
 import { ArgusApiError } from './errors';
 import { parseServerSentEvents } from './sse';
 
@@ -44,19 +44,7 @@ export interface Submitted {
 }
 
 /** A model as GET /v1/models lists it. */
-export interface ModelSummary {
-  name: string;
-  version: string;
-  family: string;
-  input: { width: number; height: number };
-  dynamicBatch: boolean;
-  maxBatchSize: number;
-  provider: string;
-  requestedProviders: string[];
-  classes: number;
-  workers: number;
-  updatedAt: string;
-}
+export type { ModelSummary };
 
 /** A message of a detection's event stream. */
 export type DetectionStreamEvent =

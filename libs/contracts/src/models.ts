@@ -25,3 +25,15 @@ export const ModelInfoSchema = z.object({
   updatedAt: z.string(),
 });
 export type ModelInfo = z.infer<typeof ModelInfoSchema>;
+
+/** A model as the API lists it: GraphQL's `models` (with labels) and, labels counted, REST's. */
+export type ServedModel = Pick<
+  ModelInfo,
+  'name' | 'version' | 'family' | 'input' | 'dynamicBatch' | 'maxBatchSize' | 'provider' | 'requestedProviders' | 'labels' | 'updatedAt'
+> & {
+  /** Inference processes serving this model now (by heartbeat). */
+  workers: number;
+};
+
+/** What `GET /v1/models` returns for each model. */
+export type ModelSummary = Omit<ServedModel, 'labels'> & { classes: number };

@@ -1,18 +1,9 @@
 import { ArgusStore } from '@argus/broker';
-import type { ModelInfo } from '@argus/contracts';
+import type { ModelInfo, ServedModel } from '@argus/contracts';
 import { Injectable } from '@nestjs/common';
 import { ApiError } from '../errors/api-error';
 
 const FRESH_MS = 1000;
-
-/** A model as the API lists it. */
-export type ServedModel = Pick<
-  ModelInfo,
-  'name' | 'version' | 'family' | 'input' | 'dynamicBatch' | 'maxBatchSize' | 'provider' | 'requestedProviders' | 'labels' | 'updatedAt'
-> & {
-  /** Inference processes serving this model now (by heartbeat). */
-  workers: number;
-};
 
 /**
  * The models inference processes have published, cached for a second: every upload needs the
