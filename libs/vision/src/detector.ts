@@ -88,7 +88,7 @@ export class Detector {
     const started = performance.now();
     if (ready.length > 0) {
       try {
-        outputs = await session.run(ready.map((p) => p.tensor), { consume: true });
+        outputs = await session.run(ready.map((p) => p.tensor));
       } catch (e) {
         failure = toErrorInfo(e);
       }

@@ -18,4 +18,5 @@ export { decodeYolov8 } from './decoders/yolov8';
 export { boxIou, nms } from './nms';
 export { type PostprocessImage, postprocess } from './postprocess';
 export { DetectorSession, type SessionOptions } from './session';
+export { ImageSlot, SharedSlots } from './slots';
 export { type DetectOutcome, Detector, type DetectorOptions, type StageTimings, toErrorInfo } from './detector';

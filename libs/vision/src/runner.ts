@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { Worker } from 'node:worker_threads';
 import type { TensorIo } from './model-spec';
+import type { SharedSlots } from './slots';
 
 /** What ONNX Runtime is asked for when a session is created. */
 export interface RunnerOptions {
@@ -16,19 +17,28 @@ export interface RunnerOutput {
   type: string;
   dims: readonly number[];
   data: Float32Array;
-  /** The input's buffer, free again, when it was handed over (to be reused for the next input). */
-  input?: ArrayBuffer;
+}
+
+/** What a run over shared slots wrote into them: the output's type and dims. */
+export interface SlotsRunOutput {
+  type: string;
+  dims: readonly number[];
 }
 
 /** Runs one ONNX Runtime session, here or on another thread. */
 export interface Runner {
   readonly inputs: TensorIo[];
   readonly outputs: TensorIo[];
-  /**
-   * Runs the model. When `movable`, `data`'s buffer is handed over (the caller must not use it
-   * again); it may come back as `input` once the model is done with it.
-   */
+  /** Runs the model. When `movable`, `data`'s buffer is handed over (the caller must not use it again). */
   run(inputName: string, outputName: string, data: Float32Array, dims: number[], movable: boolean): Promise<RunnerOutput>;
+  /** Gives the runner the session's shared slots (once, before {@link runSlots}). */
+  share(slots: SharedSlots): Promise<void>;
+  /**
+   * Runs the images in the given shared slots as one batch (in that order) and writes each
+   * image's output into its slot. Fails without writing when the output is not float32 or not
+   * slots.outputFloats per image.
+   */
+  runSlots(inputName: string, outputName: string, indices: readonly number[], dims: number[]): Promise<SlotsRunOutput>;
   /** Calls `listener` if the runner dies on its own (its thread exited or crashed); never after release(). */
   onFailure(listener: (error: Error) => void): void;
   release(): Promise<void>;
@@ -53,6 +63,10 @@ function io(list: readonly ort.InferenceSession.ValueMetadata[]): TensorIo[] {
 
 /** The session on the calling thread. onnxruntime-node's run() blocks that thread while it computes. */
 export class InlineRunner implements Runner {
+  private slots: SharedSlots | undefined;
+  /** The batch input gathered from slots (ONNX Runtime cannot read shared memory), grown as needed. */
+  private gathered = new Float32Array(0);
+
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly inputs: TensorIo[],
@@ -65,11 +79,28 @@ export class InlineRunner implements Runner {
     return new InlineRunner(session, io(session.inputMetadata), io(session.outputMetadata));
   }
 
-  async run(inputName: string, outputName: string, data: Float32Array, dims: number[], movable: boolean): Promise<RunnerOutput> {
+  // On this thread nothing moves: `movable` makes no difference.
+  async run(inputName: string, outputName: string, data: Float32Array, dims: number[], _movable: boolean): Promise<RunnerOutput> {
     const result = await this.session.run({ [inputName]: new ort.Tensor('float32', data, dims) });
     const output = result[outputName];
     if (!output) throw new Error(`the model returned no output "${outputName}"`);
-    return { type: output.type, dims: output.dims, data: output.data as Float32Array, ...(movable && whole(data) ? { input: data.buffer as ArrayBuffer } : {}) };
+    return { type: output.type, dims: output.dims, data: output.data as Float32Array };
+  }
+
+  async share(slots: SharedSlots): Promise<void> {
+    this.slots = slots;
+  }
+
+  async runSlots(inputName: string, outputName: string, indices: readonly number[], dims: number[]): Promise<SlotsRunOutput> {
+    const slots = this.slots;
+    if (!slots) throw new Error('no shared slots were given to this session');
+    const n = indices.length;
+    if (this.gathered.length < n * slots.inputFloats) this.gathered = new Float32Array(n * slots.inputFloats);
+    const batch = this.gathered.subarray(0, n * slots.inputFloats);
+    indices.forEach((index, i) => batch.set(slots.input(index), i * slots.inputFloats));
+    const { type, dims: outDims, data } = await this.run(inputName, outputName, batch, dims, false);
+    scatterOutputs(type, data, indices, slots.outputFloats, (index) => slots.output(index));
+    return { type, dims: outDims };
   }
 
   onFailure(_listener: (error: Error) => void): void {
@@ -88,6 +119,10 @@ const { parentPort, workerData } = require('node:worker_threads');
 const { createRequire } = require('node:module');
 const ort = createRequire(workerData.base).call(null, 'onnxruntime-node');
 let session;
+// Shared slots (see slots.ts): ONNX Runtime cannot read shared memory, so a batch is gathered
+// into this thread's own buffer, and outputs are copied back into their slots.
+let shared;
+let gathered = new Float32Array(0);
 const meta = (list) => list.map((m) => ({ name: m.name, shape: m.isTensor ? Array.from(m.shape) : [] }));
 parentPort.on('message', async (msg) => {
   try {
@@ -100,11 +135,30 @@ parentPort.on('message', async (msg) => {
       const output = result[msg.outputName];
       if (!output) throw new Error('the model returned no output "' + msg.outputName + '"');
       const data = output.data;
-      // The input's buffer goes back too: the caller reuses it for the next image.
       parentPort.postMessage(
-        { id: msg.id, ok: true, type: output.type, dims: Array.from(output.dims), buffer: data.buffer, byteOffset: data.byteOffset, length: data.length, input: msg.buffer },
-        data.buffer === msg.buffer ? [data.buffer] : [data.buffer, msg.buffer],
+        { id: msg.id, ok: true, type: output.type, dims: Array.from(output.dims), buffer: data.buffer, byteOffset: data.byteOffset, length: data.length },
+        [data.buffer],
       );
+    } else if (msg.kind === 'share') {
+      shared = { f32: new Float32Array(msg.buffer), inputFloats: msg.inputFloats, outputFloats: msg.outputFloats };
+      parentPort.postMessage({ id: msg.id, ok: true });
+    } else if (msg.kind === 'runSlots') {
+      if (!shared) throw new Error('no shared slots were given to this session');
+      const { f32, inputFloats, outputFloats } = shared;
+      const stride = inputFloats + outputFloats;
+      const n = msg.indices.length;
+      if (gathered.length < n * inputFloats) gathered = new Float32Array(n * inputFloats);
+      const batch = gathered.subarray(0, n * inputFloats);
+      msg.indices.forEach((index, i) => batch.set(f32.subarray(index * stride, index * stride + inputFloats), i * inputFloats));
+      const result = await session.run({ [msg.inputName]: new ort.Tensor('float32', batch, msg.dims) });
+      const output = result[msg.outputName];
+      if (!output) throw new Error('the model returned no output "' + msg.outputName + '"');
+      if (output.type !== 'float32') throw new Error('output "' + msg.outputName + '" is ' + output.type + ', not float32');
+      if (output.data.length !== n * outputFloats) {
+        throw new Error('output "' + msg.outputName + '" is [' + Array.from(output.dims).join(', ') + '] for a batch of ' + n + '; expected ' + n + ' x ' + outputFloats + ' values');
+      }
+      msg.indices.forEach((index, i) => f32.set(output.data.subarray(i * outputFloats, (i + 1) * outputFloats), index * stride + inputFloats));
+      parentPort.postMessage({ id: msg.id, ok: true, type: output.type, dims: Array.from(output.dims) });
     } else if (msg.kind === 'release') {
       if (session) await session.release();
       session = undefined;
@@ -127,7 +181,6 @@ interface Reply {
   buffer?: ArrayBuffer;
   byteOffset?: number;
   length?: number;
-  input?: ArrayBuffer;
 }
 
 /**
@@ -192,8 +245,17 @@ export class ThreadRunner implements Runner {
       type: reply.type ?? 'unknown',
       dims: reply.dims ?? [],
       data: new Float32Array(reply.buffer, reply.byteOffset ?? 0, reply.length ?? 0),
-      ...(reply.input ? { input: reply.input } : {}),
     };
+  }
+
+  async share(slots: SharedSlots): Promise<void> {
+    // Sent once: later messages name slots by index, so no buffer crosses between the threads.
+    await this.call({ kind: 'share', buffer: slots.buffer, inputFloats: slots.inputFloats, outputFloats: slots.outputFloats });
+  }
+
+  async runSlots(inputName: string, outputName: string, indices: readonly number[], dims: number[]): Promise<SlotsRunOutput> {
+    const reply = await this.call({ kind: 'runSlots', inputName, outputName, indices: [...indices], dims });
+    return { type: reply.type ?? 'unknown', dims: reply.dims ?? [] };
   }
 
   onFailure(listener: (error: Error) => void): void {
@@ -219,6 +281,24 @@ export class ThreadRunner implements Runner {
       this.worker.postMessage({ ...message, id }, transfer);
     });
   }
+}
+
+/**
+ * Copies each image's part of a batch output into its slot, after checking the output holds
+ * exactly `outputFloats` float32 values per image (nothing is written otherwise).
+ */
+export function scatterOutputs(
+  type: string,
+  data: Float32Array,
+  indices: readonly number[],
+  outputFloats: number,
+  outputOf: (index: number) => Float32Array,
+): void {
+  if (type !== 'float32') throw new Error(`the output is ${type}, not float32`);
+  if (data.length !== indices.length * outputFloats) {
+    throw new Error(`the output holds ${data.length} values for a batch of ${indices.length}; expected ${indices.length} x ${outputFloats}`);
+  }
+  indices.forEach((index, i) => outputOf(index).set(data.subarray(i * outputFloats, (i + 1) * outputFloats)));
 }
 
 /** Whether a typed array spans its whole buffer (so handing over the buffer gives nothing else away). */

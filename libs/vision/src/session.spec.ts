@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { ModelError } from './errors';
 import { type ModelEntry, scanModelRepository } from './model-repository';
 import { preprocess } from './preprocess';
-import { DetectorSession, type SessionOptions, TensorPool } from './session';
+import { DetectorSession, type SessionOptions } from './session';
 
 const OPTIONS: SessionOptions = { executionProviders: ['cpu'], intraOpThreads: 1, interOpThreads: 1, warmupRuns: 1, maxBatchSize: 4 };
 const LIMITS = { maxBytes: 20 * 1024 * 1024, maxPixels: 100_000_000 };
@@ -67,27 +67,61 @@ describe(DetectorSession.name, () => {
         const tensor = (await preprocess(readFileSync(testImage('bus.jpg')), session.spec, LIMITS)).tensor;
         const copy = tensor.slice();
         const [threaded] = await session.run([tensor]);
-        // Without `consume` the caller keeps its tensor, untouched.
+        // The caller keeps its tensor, untouched.
         expect(tensor.length).toBe(copy.length);
         expect(bytes(tensor).equals(bytes(copy))).toBe(true);
         const [here] = await inline.run([tensor]);
         expect(bytes(here).equals(bytes(threaded))).toBe(true);
-        // With `consume` a lone tensor's buffer moves to the model's thread instead of being copied.
-        const [moved] = await session.run([copy], { consume: true });
-        expect(copy.length).toBe(0);
-        expect(bytes(moved).equals(bytes(threaded))).toBe(true);
       } finally {
         await inline.release();
       }
     });
 
-    it('takes a consumed tensor back and hands it out for the next image', async () => {
-      const prepared = await preprocess(readFileSync(testImage('zidane.jpg')), session.spec, LIMITS, session.tensor());
-      const copy = prepared.tensor.slice();
-      await session.run([prepared.tensor], { consume: true });
-      // The buffer came back from the model's thread, contents and all (a new tensor would be zeros).
-      const again = session.tensor();
-      expect(bytes(again).equals(bytes(copy))).toBe(true);
+    it('runs images in shared slots with the outputs of a plain run, bit for bit', async () => {
+      const shared = await DetectorSession.create(entry('yolox-nano'), { ...OPTIONS, sharedSlots: 3 });
+      try {
+        const photos = PHOTOS.slice(0, 3);
+        const slots = photos.map(() => shared.slot());
+        expect(slots.every((s) => s.shared)).toBe(true);
+        expect(shared.freeSlots).toBe(0);
+        await Promise.all(photos.map((f, i) => preprocess(readFileSync(testImage(f)), shared.spec, LIMITS, slots[i]?.input)));
+        const tensors = slots.map((s) => s.input.slice());
+        const outputs = await shared.runSlots(slots);
+        const plain = await session.run(tensors);
+        for (const [i, slot] of slots.entries()) {
+          expect(slot.output).toBe(outputs[i]);
+          expect(bytes(outputs[i]).equals(bytes(plain[i]))).toBe(true);
+        }
+        for (const slot of slots) slot.release();
+        expect(shared.freeSlots).toBe(3);
+      } finally {
+        await shared.release();
+      }
+    });
+
+    it('gives an image memory of its own when every shared slot is taken, and runs the mix', async () => {
+      const shared = await DetectorSession.create(entry('yolox-nano'), { ...OPTIONS, sharedSlots: 1 });
+      try {
+        const first = shared.slot();
+        const second = shared.slot();
+        expect([first.shared, second.shared]).toEqual([true, false]);
+        await preprocess(readFileSync(testImage('bus.jpg')), shared.spec, LIMITS, first.input);
+        await preprocess(readFileSync(testImage('zidane.jpg')), shared.spec, LIMITS, second.input);
+        const plain = await session.run([first.input.slice(), second.input.slice()]);
+        const outputs = await shared.runSlots([first, second]);
+        expect(bytes(outputs[0]).equals(bytes(plain[0]))).toBe(true);
+        expect(bytes(outputs[1]).equals(bytes(plain[1]))).toBe(true);
+        first.release();
+        first.release(); // twice is harmless
+        second.release();
+        expect(shared.freeSlots).toBe(1);
+        // The freed slot is handed out again for the next image.
+        const third = shared.slot();
+        expect(third.index).toBe(first.index);
+        third.release();
+      } finally {
+        await shared.release();
+      }
     });
 
     it('refuses a tensor of the wrong size', async () => {
@@ -143,24 +177,5 @@ describe(DetectorSession.name, () => {
       expect(e).toBeInstanceOf(ModelError);
       expect(e).toMatchObject({ code: 'invalid_model', message: expect.stringMatching(/broken.*nope: .*cpu: /s) });
     });
-  });
-});
-
-describe(TensorPool.name, () => {
-  it('hands out what it was given, by length, at most a few of each, each once', () => {
-    const pool = new TensorPool(2);
-    const a = new Float32Array(4);
-    pool.give(a);
-    pool.give(a); // given twice: still handed out once
-    pool.give(new Float32Array(4));
-    pool.give(new Float32Array(4)); // over the limit for this length: dropped
-    pool.give(new Float32Array(8).subarray(0, 4)); // a view would give away the rest of its buffer
-    expect(pool.size).toBe(2);
-    expect(pool.take(6)).toHaveLength(6); // none of that length: a new one
-    const first = pool.take(4);
-    const second = pool.take(4);
-    expect(second).toBe(a);
-    expect(first).not.toBe(a);
-    expect(pool.size).toBe(0);
   });
 });

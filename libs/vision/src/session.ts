@@ -3,6 +3,7 @@ import { ModelError, messageOf } from './errors';
 import type { ModelEntry } from './model-repository';
 import { type ModelSpec, describeModel } from './model-spec';
 import { InlineRunner, type Runner, type RunnerOptions, ThreadRunner } from './runner';
+import { ImageSlot, SharedSlots } from './slots';
 
 /** How a session is created: from configuration (EXECUTION_PROVIDERS, INTRA_OP_THREADS, ...). */
 export interface SessionOptions {
@@ -23,6 +24,12 @@ export interface SessionOptions {
   thread?: boolean;
   /** Let ONNX Runtime's idle threads spin (default false: on few cores they steal CPU from decoding). */
   spinning?: boolean;
+  /**
+   * Images that may be in flight at once through {@link DetectorSession.slot} in memory shared
+   * with the model (default 0: none; every slot then has memory of its own). A serving process
+   * sets it to how many jobs it works on at once.
+   */
+  sharedSlots?: number;
 }
 
 interface Loaded {
@@ -33,7 +40,6 @@ interface Loaded {
 
 /** One loaded, warmed-up model; runs batches when its batch dimension is dynamic. */
 export class DetectorSession {
-  private readonly pool = new TensorPool();
   private constructor(
     readonly entry: ModelEntry,
     readonly spec: ModelSpec,
@@ -48,6 +54,7 @@ export class DetectorSession {
     readonly warmupMs: number,
     /** Things found while loading that an operator should know (e.g. a batch dimension that does not batch). */
     readonly notes: string[],
+    private readonly slots: SharedSlots | undefined,
   ) {}
 
   /** Loads a model, recognises its layout, warms it up (and checks batching) and measures both. */
@@ -77,6 +84,11 @@ export class DetectorSession {
     }
     // A declared dynamic batch that failed the check is reported as static: that is how it runs.
     const batches = spec.dynamicBatch && (options.maxBatchSize <= 1 || maxBatchSize > 1);
+    let slots: SharedSlots | undefined;
+    if ((options.sharedSlots ?? 0) > 0) {
+      slots = new SharedSlots(options.sharedSlots ?? 0, 3 * spec.inputWidth * spec.inputHeight, outputFloats(spec));
+      await session.share(slots);
+    }
     return new DetectorSession(
       entry,
       { ...spec, dynamicBatch: batches },
@@ -88,20 +100,10 @@ export class DetectorSession {
       loadMs,
       performance.now() - warmupStarted,
       notes,
+      slots,
     );
   }
 
-  /**
-   * Runs images through the model: as batches of up to maxBatchSize when the batch dimension is
-   * dynamic, else one by one. Returns one output per input (views into the batch output). With
-   * `consume`, the tensors are handed over (a lone tensor's buffer moves to the model's thread
-   * without a copy) and must not be used again.
-   */
-  /**
-   * A tensor for one image: a free one from earlier runs when there is one, else a new one. Fill
-   * it (preprocess's `into`) and run it with `consume`, and its buffer comes back here for the next
-   * image: each image then allocates no input tensor, which keeps the garbage collector quieter.
-   */
   /**
    * Calls `listener` if the model's thread dies on its own: every later run would fail, so a
    * serving process should exit and let its jobs be taken over (the inference app does).
@@ -110,12 +112,63 @@ export class DetectorSession {
     this.session.onFailure(listener);
   }
 
-  tensor(): Float32Array {
-    return this.pool.take(3 * this.spec.inputWidth * this.spec.inputHeight);
+  /**
+   * A place for one image: fill its input (preprocess's `into`), run it with {@link runSlots},
+   * read its output, release it. In the memory shared with the model while a shared slot is free
+   * (nothing is allocated or copied between threads), else in memory of its own.
+   */
+  slot(): ImageSlot {
+    const slots = this.slots;
+    const index = slots?.take();
+    if (slots && index !== undefined) return new ImageSlot(slots.input(index), index, () => slots.give(index));
+    return new ImageSlot(new Float32Array(3 * this.spec.inputWidth * this.spec.inputHeight), undefined);
   }
 
-  async run(tensors: Float32Array[], options: { consume?: boolean } = {}): Promise<Float32Array[]> {
-    const consume = options.consume ?? false;
+  /** Shared slots free right now (0 when the session has none). */
+  get freeSlots(): number {
+    return this.slots?.available ?? 0;
+  }
+
+  /**
+   * Runs images held in slots (as batches of up to maxBatchSize) and sets each slot's output;
+   * returns the outputs in order. A shared slot's output is a view into shared memory: read it
+   * before releasing the slot.
+   */
+  async runSlots(images: readonly ImageSlot[]): Promise<Float32Array[]> {
+    const slots = this.slots;
+    const outputs: Float32Array[] = [];
+    for (let i = 0; i < images.length; i += this.maxBatchSize) {
+      const chunk = images.slice(i, i + this.maxBatchSize);
+      const indices = chunk.map((s) => s.index);
+      if (!slots || !indices.every((index): index is number => index !== undefined)) {
+        // Some image has memory of its own: the whole chunk goes as tensors.
+        const results = await this.run(chunk.map((s) => s.input));
+        chunk.forEach((s, j) => (s.output = results[j]));
+        outputs.push(...results);
+        continue;
+      }
+      try {
+        const { dims } = await this.session.runSlots(this.spec.inputName, this.spec.outputName, indices, [chunk.length, 3, this.spec.inputHeight, this.spec.inputWidth]);
+        if (dims[0] !== chunk.length) throw new Error(`output "${this.spec.outputName}" is [${dims.join(', ')}] for a batch of ${chunk.length}`);
+      } catch (e) {
+        throw new ModelError('inference_failed', `${this.entry.name} failed on a batch of ${chunk.length}: ${messageOf(e)}`, { cause: e });
+      }
+      for (const [j, index] of indices.entries()) {
+        const output = slots.output(index);
+        (chunk[j] as ImageSlot).output = output;
+        outputs.push(output);
+      }
+    }
+    return outputs;
+  }
+
+  /**
+   * Runs tensors through the model: as batches of up to maxBatchSize when the batch dimension is
+   * dynamic, else one by one. Returns one output per input (views into the batch output); the
+   * tensors stay the caller's, untouched. For a serving loop, {@link slot} and {@link runSlots}
+   * avoid the copies and allocations.
+   */
+  async run(tensors: Float32Array[]): Promise<Float32Array[]> {
     const size = 3 * this.spec.inputWidth * this.spec.inputHeight;
     for (const t of tensors) {
       if (t.length !== size) {
@@ -126,7 +179,7 @@ export class DetectorSession {
     for (let i = 0; i < tensors.length; i += this.maxBatchSize) {
       const chunk = tensors.slice(i, i + this.maxBatchSize);
       try {
-        outputs.push(...(await runBatch(this.session, this.spec, chunk, chunk.length, consume, this.pool)));
+        outputs.push(...(await runBatch(this.session, this.spec, chunk, chunk.length)));
       } catch (e) {
         if (e instanceof ModelError) throw e;
         throw new ModelError('inference_failed', `${this.entry.name} failed on a batch of ${chunk.length}: ${messageOf(e)}`, { cause: e });
@@ -212,31 +265,20 @@ async function checkBatching(session: Runner, spec: ModelSpec, maxBatchSize: num
   return 1;
 }
 
-async function runBatch(
-  session: Runner,
-  spec: ModelSpec,
-  tensors: Float32Array[],
-  n: number,
-  consume = false,
-  pool?: TensorPool,
-): Promise<Float32Array[]> {
+async function runBatch(session: Runner, spec: ModelSpec, tensors: Float32Array[], n: number): Promise<Float32Array[]> {
   const size = 3 * spec.inputWidth * spec.inputHeight;
   let data: Float32Array;
   if (n === 1 && tensors[0]) data = tensors[0];
   else {
-    data = pool ? pool.take(n * size) : new Float32Array(n * size);
+    data = new Float32Array(n * size);
     tensors.forEach((t, i) => data.set(t, i * size));
-    // Copied into the batch: tensors handed over are free again.
-    if (consume && pool) for (const t of tensors) pool.give(t);
   }
-  // A batch is a buffer of ours; a lone tensor is the caller's unless it was handed over.
-  const movable = n > 1 || consume;
-  const output = await session.run(spec.inputName, spec.outputName, data, [n, 3, spec.inputHeight, spec.inputWidth], movable);
-  if (output.input && pool) pool.give(new Float32Array(output.input));
+  // A batch is a buffer of ours, free to move; a lone tensor is the caller's.
+  const output = await session.run(spec.inputName, spec.outputName, data, [n, 3, spec.inputHeight, spec.inputWidth], n > 1);
   // Checked by type name, not instanceof: the array may come from another realm (Jest, workers).
   if (output.type !== 'float32') throw new ModelError('inference_failed', `output "${spec.outputName}" is ${output.type}, not float32`);
-  const values = output.data as Float32Array;
-  const perImage = spec.numAnchors * (spec.numClasses + (spec.family === 'yolox' ? 5 : 4));
+  const values = output.data;
+  const perImage = outputFloats(spec);
   if (output.dims[0] !== n || values.length !== n * perImage) {
     throw new ModelError(
       'inference_failed',
@@ -246,34 +288,7 @@ async function runBatch(
   return Array.from({ length: n }, (_, i) => values.subarray(i * perImage, (i + 1) * perImage));
 }
 
-/**
- * Free input buffers by length, for reuse: a few per length (single images, and each batch size
- * seen), so that memory stays bounded by what the busiest moment needed.
- */
-export class TensorPool {
-  private readonly free = new Map<number, Float32Array[]>();
-
-  constructor(private readonly perLength = 8) {}
-
-  /** A tensor of `floats` values, reused when one is free (its contents are stale: overwrite them). */
-  take(floats: number): Float32Array {
-    return this.free.get(floats)?.pop() ?? new Float32Array(floats);
-  }
-
-  /** Returns a tensor that nobody uses any more; views into a larger buffer are not kept. */
-  give(tensor: Float32Array): void {
-    if (tensor.byteOffset !== 0 || tensor.byteLength !== tensor.buffer.byteLength || tensor.length === 0) return;
-    const list = this.free.get(tensor.length) ?? [];
-    // Given twice (the same tensor in two slots of a batch) it must still be handed out once.
-    if (list.length >= this.perLength || list.some((t) => t.buffer === tensor.buffer)) return;
-    list.push(tensor);
-    this.free.set(tensor.length, list);
-  }
-
-  /** Free tensors held, for tests and metrics. */
-  get size(): number {
-    let n = 0;
-    for (const list of this.free.values()) n += list.length;
-    return n;
-  }
+/** Floats of one image's output: anchors x (box, [objectness,] classes). */
+function outputFloats(spec: ModelSpec): number {
+  return spec.numAnchors * (spec.numClasses + (spec.family === 'yolox' ? 5 : 4));
 }

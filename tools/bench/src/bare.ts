@@ -9,7 +9,7 @@ import { roundSummary, summarize } from './stats';
 /** The batch size the bare pipeline allows when batching (as MAX_BATCH_SIZE's default). */
 export const BARE_MAX_BATCH = 8;
 
-/** A CPU session with the given intra-op threads, loaded and warmed up as the apps do it. */
+/** A CPU session with the given intra-op threads, loaded and warmed up as the apps do it (a shared slot per image in flight). */
 export function openSession(ctx: BenchContext, entry: ModelEntry, threads: number, maxBatchSize = BARE_MAX_BATCH): Promise<DetectorSession> {
   return DetectorSession.create(entry, {
     executionProviders: ['cpu'],
@@ -17,6 +17,7 @@ export function openSession(ctx: BenchContext, entry: ModelEntry, threads: numbe
     interOpThreads: 0,
     warmupRuns: ctx.defaults.models.warmupRuns,
     maxBatchSize,
+    sharedSlots: Math.max(...ctx.options.gridInflight),
   });
 }
 

@@ -29,6 +29,7 @@ async function main(): Promise<void> {
       interOpThreads: 0,
       warmupRuns: defaults.models.warmupRuns,
       maxBatchSize: 1,
+      sharedSlots: m.inflight,
     });
     pipelines.set(m.name, new BarePipeline(session, { inflight: m.inflight, batching: false }, defaultParams(entry, defaults.defaults), limits));
   }

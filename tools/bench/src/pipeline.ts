@@ -1,6 +1,6 @@
 import type { DetectParams, Detection } from '@argus/contracts';
 import type { ImageLimits } from '@argus/imaging';
-import { type DetectorSession, type ModelEntry, postprocess, preprocess } from '@argus/vision';
+import { type DetectorSession, type ImageSlot, type ModelEntry, postprocess, preprocess } from '@argus/vision';
 
 /** At most `limit` holders at a time; the others wait in arrival order. */
 export class Limiter {
@@ -29,20 +29,20 @@ export class Limiter {
  * Adaptive batching as apps/inference does it (BATCH_MAX_WAIT_MS=0): an image that finds the
  * model idle runs at once; images that arrive while it is busy run together as the next batch.
  */
-export class AdaptiveBatcher {
-  private pending: { tensor: Float32Array; resolve: (o: Float32Array) => void; reject: (e: unknown) => void }[] = [];
+export class AdaptiveBatcher<I = Float32Array> {
+  private pending: { input: I; resolve: (o: Float32Array) => void; reject: (e: unknown) => void }[] = [];
   private running = false;
   /** Sizes of the batches run so far. */
   readonly sizes: number[] = [];
 
   constructor(
-    private readonly run: (tensors: Float32Array[]) => Promise<Float32Array[]>,
+    private readonly run: (inputs: I[]) => Promise<Float32Array[]>,
     private readonly maxBatch: number,
   ) {}
 
-  infer(tensor: Float32Array): Promise<Float32Array> {
+  infer(input: I): Promise<Float32Array> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ tensor, resolve, reject });
+      this.pending.push({ input, resolve, reject });
       if (!this.running) void this.drain();
     });
   }
@@ -53,7 +53,7 @@ export class AdaptiveBatcher {
       const batch = this.pending.splice(0, this.maxBatch);
       this.sizes.push(batch.length);
       try {
-        const outputs = await this.run(batch.map((p) => p.tensor));
+        const outputs = await this.run(batch.map((p) => p.input));
         batch.forEach((p, i) => {
           const output = outputs[i];
           if (output) p.resolve(output);
@@ -92,7 +92,7 @@ export function defaultParams(entry: ModelEntry, defaults: { confidence: number;
  */
 export class BarePipeline {
   private readonly limiter: Limiter;
-  private readonly batcher: AdaptiveBatcher | undefined;
+  private readonly batcher: AdaptiveBatcher<ImageSlot> | undefined;
 
   constructor(
     readonly session: DetectorSession,
@@ -102,7 +102,7 @@ export class BarePipeline {
   ) {
     this.limiter = new Limiter(shape.inflight);
     this.batcher =
-      shape.batching && session.maxBatchSize > 1 ? new AdaptiveBatcher((tensors) => session.run(tensors), session.maxBatchSize) : undefined;
+      shape.batching && session.maxBatchSize > 1 ? new AdaptiveBatcher<ImageSlot>((slots) => session.runSlots(slots), session.maxBatchSize) : undefined;
   }
 
   /** Whether model runs are batched (asked for, and the model's batch dimension allows it). */
@@ -117,10 +117,16 @@ export class BarePipeline {
 
   async detect(bytes: Buffer, params: DetectParams = this.params): Promise<Detection[]> {
     return this.limiter.run(async () => {
-      const prepared = await preprocess(bytes, this.session.spec, this.limits);
-      const output = this.batcher ? await this.batcher.infer(prepared.tensor) : (await this.session.run([prepared.tensor]))[0];
-      if (!output) throw new Error('the model returned no output');
-      return postprocess(output, this.session.spec, prepared, params);
+      // As apps/inference does it: the image in a slot shared with the model's thread.
+      const slot = this.session.slot();
+      try {
+        const prepared = await preprocess(bytes, this.session.spec, this.limits, slot.input);
+        const output = this.batcher ? await this.batcher.infer(slot) : (await this.session.runSlots([slot]))[0];
+        if (!output) throw new Error('the model returned no output');
+        return postprocess(output, this.session.spec, prepared, params);
+      } finally {
+        slot.release();
+      }
     });
   }
 }

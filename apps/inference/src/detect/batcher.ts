@@ -1,5 +1,5 @@
 /** What one image got from a batched model run. */
-export interface BatchSlot {
+export interface BatchResult {
   output: Float32Array;
   batchSize: number;
   /** Time the image waited in the batcher for the model. */
@@ -15,10 +15,10 @@ export interface BatcherOptions {
   maxWaitMs: number;
 }
 
-interface Pending {
-  tensor: Float32Array;
+interface Pending<I> {
+  input: I;
   queuedAt: number;
-  resolve: (slot: BatchSlot) => void;
+  resolve: (slot: BatchResult) => void;
   reject: (error: unknown) => void;
 }
 
@@ -28,21 +28,21 @@ interface Pending {
  * runs at once (unless `maxWaitMs` asks to wait for company), so batching never taxes low load —
  * the seeds' lesson from TorchServe's batch_delay.
  */
-export class Batcher {
-  private readonly pending: Pending[] = [];
+export class Batcher<I = Float32Array> {
+  private readonly pending: Pending<I>[] = [];
   private running = false;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly run: (tensors: Float32Array[]) => Promise<Float32Array[]>,
+    private readonly run: (inputs: I[]) => Promise<Float32Array[]>,
     private readonly options: BatcherOptions,
     private readonly onBatch: (size: number, ms: number) => void = () => undefined,
   ) {}
 
   /** Queues one preprocessed image and resolves with its output when its batch has run. */
-  infer(tensor: Float32Array): Promise<BatchSlot> {
-    return new Promise<BatchSlot>((resolve, reject) => {
-      this.pending.push({ tensor, queuedAt: performance.now(), resolve, reject });
+  infer(input: I): Promise<BatchResult> {
+    return new Promise<BatchResult>((resolve, reject) => {
+      this.pending.push({ input, queuedAt: performance.now(), resolve, reject });
       this.schedule();
     });
   }
@@ -72,10 +72,10 @@ export class Batcher {
     void this.execute(batch);
   }
 
-  private async execute(batch: Pending[]): Promise<void> {
+  private async execute(batch: Pending<I>[]): Promise<void> {
     const startedAt = performance.now();
     try {
-      const outputs = await this.run(batch.map((p) => p.tensor));
+      const outputs = await this.run(batch.map((p) => p.input));
       const inferenceMs = performance.now() - startedAt;
       this.onBatch(batch.length, inferenceMs);
       batch.forEach((p, i) => {

@@ -2,9 +2,10 @@ import { ArgusStore, RESULTS_QUEUE, type ResultsQueue, sendResult } from '@argus
 import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
 import type { DetectJob, Detection, ErrorInfo, InferenceResult } from '@argus/contracts';
 import { Metrics } from '@argus/observability';
-import { postprocess, preprocess } from '@argus/vision';
+import { type PreparedImage, postprocess, preprocess } from '@argus/vision';
 import { Inject, Injectable } from '@nestjs/common';
 import { ModelHost } from '../models/model-host.service';
+import type { BatchResult } from './batcher';
 import { JobFailure } from './failure';
 
 /** Where a job stands in BullMQ, as far as the use case cares. */
@@ -51,17 +52,27 @@ export class DetectService {
       throw new JobFailure('image_expired', 'The image bytes expired from Redis before the job ran; raise IMAGE_TTL_SECONDS or add workers');
     }
 
-    // A pooled tensor: consumed by the batcher's run, its buffer goes back to the session's pool.
-    const prepared = await preprocess(
-      bytes,
-      model.session.spec,
-      { maxBytes: this.config.limits.maxImageBytes, maxPixels: this.config.limits.maxImagePixels },
-      model.session.tensor(),
-    );
-    const slot = await model.batcher.infer(prepared.tensor);
-    const postStart = performance.now();
-    const detections = postprocess(slot.output, model.session.spec, prepared, job.params).map(tidy);
-    const postprocessMs = performance.now() - postStart;
+    // The image's place in the memory shared with the model: nothing is allocated for its
+    // tensor or its output, and it is free again once the boxes are read.
+    const slot = model.session.slot();
+    let prepared: PreparedImage;
+    let run: BatchResult;
+    let detections: Detection[];
+    let postprocessMs: number;
+    try {
+      prepared = await preprocess(
+        bytes,
+        model.session.spec,
+        { maxBytes: this.config.limits.maxImageBytes, maxPixels: this.config.limits.maxImagePixels },
+        slot.input,
+      );
+      run = await model.batcher.infer(slot);
+      const postStart = performance.now();
+      detections = postprocess(run.output, model.session.spec, prepared, job.params).map(tidy);
+      postprocessMs = performance.now() - postStart;
+    } finally {
+      slot.release();
+    }
 
     const finishedAt = Date.now();
     const queueWait = Math.max(0, context.activeAt - job.enqueuedAt);
@@ -74,10 +85,10 @@ export class DetectService {
         queueWait: round(queueWait),
         fetch: round(fetchMs),
         preprocess: round(prepared.preprocessMs),
-        inference: round(slot.waitMs + slot.inferenceMs),
+        inference: round(run.waitMs + run.inferenceMs),
         postprocess: round(postprocessMs),
         total: round(finishedAt - job.enqueuedAt),
-        batchSize: slot.batchSize,
+        batchSize: run.batchSize,
       },
       provider: model.session.provider,
       finishedAt: new Date(finishedAt).toISOString(),
@@ -89,8 +100,8 @@ export class DetectService {
     this.metrics.observeStage('queue_wait', queueWait, name, version);
     this.metrics.observeStage('fetch', fetchMs, name, version);
     this.metrics.observeStage('preprocess', prepared.preprocessMs, name, version);
-    this.metrics.observeStage('inference', slot.inferenceMs, name, version);
-    this.metrics.observeStage('batch_wait', slot.waitMs, name, version);
+    this.metrics.observeStage('inference', run.inferenceMs, name, version);
+    this.metrics.observeStage('batch_wait', run.waitMs, name, version);
     this.metrics.observeStage('postprocess', postprocessMs, name, version);
     return result;
   }

@@ -2,7 +2,7 @@ import { ArgusStore } from '@argus/broker';
 import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
 import type { ModelInfo } from '@argus/contracts';
 import { Metrics } from '@argus/observability';
-import { DetectorSession, ModelError, scanModelRepository } from '@argus/vision';
+import { DetectorSession, type ImageSlot, ModelError, scanModelRepository } from '@argus/vision';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -14,7 +14,7 @@ const HEARTBEAT_TTL_S = 15;
 /** A loaded, warmed model and the batcher in front of it. */
 export interface HostedModel {
   session: DetectorSession;
-  batcher: Batcher;
+  batcher: Batcher<ImageSlot>;
   info: ModelInfo;
 }
 
@@ -55,6 +55,8 @@ export class ModelHost implements OnApplicationShutdown {
         thread: options.thread,
         warmupRuns: options.warmupRuns,
         maxBatchSize: options.maxBatchSize,
+        // Every job the worker holds may be for this model, each with one image in flight.
+        sharedSlots: this.config.worker.concurrency,
       });
       session.onFailure((error) => {
         // Every later run of this model would fail: exit, as after a crash. The jobs in hand are
@@ -63,7 +65,7 @@ export class ModelHost implements OnApplicationShutdown {
         process.exit(70);
       });
       const info: ModelInfo = { ...session.info(), updatedAt: new Date().toISOString() };
-      const batcher = new Batcher((tensors) => session.run(tensors, { consume: true }), { maxBatchSize: session.maxBatchSize, maxWaitMs: options.batchMaxWaitMs }, (size) =>
+      const batcher = new Batcher<ImageSlot>((slots) => session.runSlots(slots), { maxBatchSize: session.maxBatchSize, maxWaitMs: options.batchMaxWaitMs }, (size) =>
         this.metrics.batchSize.observe({ model: entry.name }, size),
       );
       this.models.set(entry.name, { session, batcher, info });
