@@ -41,16 +41,16 @@ describe('Bull Board at /admin/queues (real stack)', () => {
     expect((await board(`/${asset ?? ''}`)).status).toBe(401); // the assets are behind the same door
   });
 
-  it('lists both Argus queues, with the configured prefix, and the job a detection made', async () => {
+  it('lists the detection queue, with the configured prefix, and the job a detection made', async () => {
     const client = new ArgusClient({ baseUrl: stack.baseUrl, apiKey: stack.apiKey });
     const done = await client.detect(photo('darknet-dog.jpg'), { wait: 20000 });
     const res = await board('/api/queues?activeQueue=detect&status=completed&page=1', basic('ops', password));
     expect(res.status).toBe(200);
     const body = (await res.json()) as { queues: { name: string; displayName?: string; readOnlyMode: boolean; counts: Record<string, number>; jobs: { id: string }[] }[] };
     const byName = new Map(body.queues.map((q) => [q.name, q]));
-    expect([...byName.keys()].sort()).toEqual(['detect', 'results']);
+    // Finished work travels to apps/results on a Redis stream, not a BullMQ queue (ADR 0011).
+    expect([...byName.keys()]).toEqual(['detect']);
     expect(byName.get('detect')).toMatchObject({ displayName: `${stack.prefix}:detect`, readOnlyMode: true });
-    expect(byName.get('results')).toMatchObject({ displayName: `${stack.prefix}:results`, readOnlyMode: false });
     expect(byName.get('detect')?.counts['completed']).toBeGreaterThanOrEqual(1);
     expect(byName.get('detect')?.jobs.map((j) => j.id)).toContain(done.id);
   });

@@ -29,7 +29,7 @@ describe('faults: Postgres stops for 10 s under load (its own cluster)', () => {
 
     await postgres.stop();
     const stoppedAt = Date.now();
-    // results notices and pauses its worker; readiness says why
+    // results notices and stops reading the results stream; readiness says why
     await eventually(async () => {
       const res = await fetch(`http://127.0.0.1:${stack.ports.results}/health/ready`);
       const body = (await res.json()) as { checks?: { postgres?: { ok: boolean } } };
@@ -59,6 +59,9 @@ describe('faults: Postgres stops for 10 s under load (its own cluster)', () => {
     }, 60000, 500);
     expect(rows.map((r) => r.id).sort()).toEqual([...accepted].sort());
     expect(rows.every((r) => r.status === 'completed')).toBe(true);
+    // Everything waited in the results stream and left it once persisted; nothing was set aside.
+    await eventually(async () => ((await stack.redis.xlen(`${stack.prefix}:results:stream`)) === 0 ? true : undefined));
+    expect(await stack.redis.exists(`${stack.prefix}:results:dead`)).toBe(0);
     const ready = await fetch(`http://127.0.0.1:${stack.ports.results}/health/ready`);
     expect(ready.status).toBe(200);
   });

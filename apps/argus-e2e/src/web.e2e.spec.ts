@@ -114,7 +114,6 @@ describe('the web page at / in headless Chromium (real stack, production CSP)', 
     await page.setExtraHTTPHeaders({ authorization: `Basic ${Buffer.from(`ops:${ADMIN_PASSWORD}`).toString('base64')}` });
     await page.goto(`${stack.baseUrl}/admin/queues`);
     await page.getByText(`${stack.prefix}:detect`).first().waitFor({ timeout: 30000 });
-    expect(await page.innerText('body')).toContain(`${stack.prefix}:results`);
     expect(blocked).toEqual([]);
   });
 

@@ -1,8 +1,6 @@
-import { BrokerModule, createRedis, REDIS } from '@argus/broker';
+import { BrokerModule, REDIS } from '@argus/broker';
 import { type ArgusConfig, ConfigModule } from '@argus/config';
-import { QueueName } from '@argus/contracts';
 import { HealthController, healthChecks, MetricsModule } from '@argus/observability';
-import { BullModule } from '@nestjs/bullmq';
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { DatabaseModule } from './database/database.module';
@@ -12,7 +10,7 @@ import { ApiKeysService } from './keys/api-keys.service';
 import { KeysController } from './keys/keys.controller';
 import { PersistService } from './persist/persist.service';
 import { Reconciler } from './persist/reconciler.service';
-import { ResultsProcessor } from './persist/results.processor';
+import { ResultsConsumer } from './persist/results.consumer';
 import { DetectionsController } from './read/detections.controller';
 import { DetectionsService } from './read/detections.service';
 
@@ -26,16 +24,11 @@ export class AppModule {
         MetricsModule.forRoot('results'),
         BrokerModule.forRoot({ app: 'results', failFast: false }),
         DatabaseModule,
-        BullModule.forRoot({
-          connection: createRedis(config.redis.url, { name: 'argus:results:worker', failFast: false }),
-          prefix: config.redis.prefix,
-        }),
-        BullModule.registerQueue({ name: QueueName.Results }),
       ],
       controllers: [HealthController, DetectionsController, KeysController],
       providers: [
         PersistService,
-        ResultsProcessor,
+        ResultsConsumer,
         DatabaseWatch,
         Reconciler,
         DetectionsService,

@@ -5,9 +5,10 @@ import { NestFactory } from '@nestjs/core';
 import { type MicroserviceOptions, Transport } from '@nestjs/microservices';
 import { AppModule } from './app.module';
 import { runKeysCli } from './keys/keys-cli';
+import { runDeadLettersCli } from './persist/dead-letters-cli';
 
 /**
- * apps/results: owns Postgres. Consumes the results queue, answers the gateway's reads over TCP
+ * apps/results: owns Postgres. Consumes the results stream, answers the gateway's reads over TCP
  * (@nestjs/microservices), and serves health and metrics over HTTP.
  */
 async function bootstrap(): Promise<void> {
@@ -33,7 +34,16 @@ async function keysCli(argv: string[]): Promise<void> {
   });
 }
 
-(process.argv[2] === 'keys' ? keysCli(process.argv.slice(3)) : bootstrap()).catch((error: unknown) => {
+/** `main.js dead-letters ...`: results messages set aside as never persistable. */
+async function deadLettersCli(argv: string[]): Promise<void> {
+  process.exitCode = await runDeadLettersCli(argv, loadConfig(), {
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+  });
+}
+
+const cli = { keys: keysCli, 'dead-letters': deadLettersCli }[process.argv[2] ?? ''];
+(cli ? cli(process.argv.slice(3)) : bootstrap()).catch((error: unknown) => {
   console.error(error instanceof Error ? (error.stack ?? error.message) : error);
   process.exit(1);
 });

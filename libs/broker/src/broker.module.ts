@@ -3,31 +3,31 @@ import { Metrics } from '@argus/observability';
 import { type DynamicModule, Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { QueueMetrics } from './queue-metrics';
-import { createDetectQueue, createResultsQueue, type DetectQueue, type ResultsQueue } from './queues';
+import { createDetectQueue, type DetectQueue } from './queues';
+import { resultsBacklog } from './results-stream';
 import { createRedis } from './redis';
 import { ArgusStore } from './store';
 
 /** Injection tokens of the broker's objects. */
 export const REDIS = Symbol('REDIS');
 export const DETECT_QUEUE = Symbol('DETECT_QUEUE');
-export const RESULTS_QUEUE = Symbol('RESULTS_QUEUE');
 
 @Injectable()
 class BrokerLifecycle implements OnApplicationShutdown {
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(DETECT_QUEUE) private readonly detect: DetectQueue,
-    @Inject(RESULTS_QUEUE) private readonly results: ResultsQueue,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.allSettled([this.detect.close(), this.results.close()]);
+    await Promise.allSettled([this.detect.close()]);
     this.redis.disconnect();
   }
 }
 
 /**
- * One Redis connection per app for Argus's own keys and the producers of both queues; workers
+ * One Redis connection per app for Argus's own keys (the results stream among them) and the
+ * detection queue's producer; workers
  * and event listeners open their own blocking connections. `failFast` is for request paths (the
  * gateway), which must answer 503 quickly when Redis is away rather than wait for it.
  */
@@ -54,21 +54,16 @@ export class BrokerModule {
           useFactory: (redis: Redis, config: ArgusConfig) =>
             createDetectQueue(redis, config.redis.prefix, { attempts: config.worker.attempts, backoffMs: config.worker.backoffMs }),
         },
-        {
-          provide: RESULTS_QUEUE,
-          inject: [REDIS, ARGUS_CONFIG],
-          useFactory: (redis: Redis, config: ArgusConfig) =>
-            createResultsQueue(redis, config.redis.prefix, { attempts: config.worker.resultsAttempts, backoffMs: 200 }),
-        },
         BrokerLifecycle,
         {
           // Queue depth gauges on /metrics, for apps that serve metrics.
           provide: QueueMetrics,
-          inject: [DETECT_QUEUE, RESULTS_QUEUE, { token: Metrics, optional: true }],
-          useFactory: (detect: DetectQueue, results: ResultsQueue, metrics?: Metrics) => new QueueMetrics({ detect, results }, metrics),
+          inject: [DETECT_QUEUE, ArgusStore, { token: Metrics, optional: true }],
+          useFactory: (detect: DetectQueue, store: ArgusStore, metrics?: Metrics) =>
+            new QueueMetrics({ detect, results: () => resultsBacklog(store.redis, store.keys) }, metrics),
         },
       ],
-      exports: [REDIS, ArgusStore, DETECT_QUEUE, RESULTS_QUEUE],
+      exports: [REDIS, ArgusStore, DETECT_QUEUE],
     };
   }
 }

@@ -4,6 +4,7 @@ export * from './scripts';
 export * from './redis';
 export * from './store';
 export * from './queues';
+export * from './results-stream';
 export * from './broker.module';
 export * from './views';
 export * from './rate-limit';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 
 /**
  * Every Redis key Argus writes besides BullMQ's own, under one prefix (QUEUE_PREFIX). BullMQ's
- * queues share the prefix, so `<prefix>:detect:*` and `<prefix>:results:*` are theirs.
+ * detection queue shares the prefix, so `<prefix>:detect:*` is its.
  */
 export class ArgusKeys {
   constructor(readonly prefix: string) {}
@@ -17,7 +17,19 @@ export class ArgusKeys {
   }
   /** A request's record until apps/results has persisted it. */
   request(id: string): string {
-    return `${this.prefix}:req:${id}`;
+    return `${this.requestPrefix()}${id}`;
+  }
+  /** What every request key starts with (scripts read records by id). */
+  requestPrefix(): string {
+    return `${this.prefix}:req:`;
+  }
+  /** The stream of finished work that apps/results persists (docs/adr/0011). */
+  resultsStream(): string {
+    return `${this.prefix}:results:stream`;
+  }
+  /** Results messages that can never be persisted, each with the reason (a dead-letter stream). */
+  resultsDead(): string {
+    return `${this.prefix}:results:dead`;
   }
   /** Requests waiting for a piece of work (one job serves them all). */
   attached(workKey: string): string {

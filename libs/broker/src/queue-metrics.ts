@@ -1,12 +1,24 @@
+import { QueueName } from '@argus/contracts';
 import type { Metrics } from '@argus/observability';
 import { Logger, type OnModuleInit } from '@nestjs/common';
 import { Gauge } from 'prom-client';
 import { Cached, countQueue, type QueueCounts, QUEUE_STATES, withTimeout } from './queue-depth';
-import type { DetectQueue, ResultsQueue } from './queues';
+import type { DetectQueue } from './queues';
+import type { ResultsBacklog } from './results-stream';
 
 export interface QueueMetricsQueues {
   detect: DetectQueue;
-  results: ResultsQueue;
+  /** The results stream's backlog (it is not a BullMQ queue). */
+  results: () => Promise<ResultsBacklog>;
+}
+
+/** The results stream's backlog in the queues' terms: failed = set aside as never persistable. */
+function resultsCounts(backlog: ResultsBacklog): QueueCounts {
+  return {
+    queue: QueueName.Results,
+    states: { waiting: backlog.waiting, active: backlog.active, delayed: 0, failed: backlog.dead, completed: 0 },
+    waitingByPriority: null,
+  };
 }
 
 /** How long one round of counts answers scrapes: several Prometheus servers cost one round. */
@@ -32,7 +44,7 @@ export class QueueMetrics implements OnModuleInit {
   onModuleInit(): void {
     const metrics = this.metrics;
     if (!metrics) return;
-    const counts = new Cached(() => Promise.all([countQueue(this.queues.detect, true), countQueue(this.queues.results, false)]), COUNTS_MAX_AGE_MS);
+    const counts = new Cached(() => Promise.all([countQueue(this.queues.detect, true), this.queues.results().then(resultsCounts)]), COUNTS_MAX_AGE_MS);
     const refresh = async (): Promise<QueueCounts[]> => {
       try {
         this.last = await withTimeout(counts.get(), COUNTS_TIMEOUT_MS, 'queue counts');

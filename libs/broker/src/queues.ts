@@ -1,28 +1,13 @@
-import {
-  type DetectJob,
-  type InferenceResult,
-  type JobName,
-  QueueName,
-  type ResultJob,
-} from '@argus/contracts';
+import { type DetectJob, type InferenceResult, type JobName, QueueName } from '@argus/contracts';
 import { type JobsOptions, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createRedis, logConnectionErrors } from './redis';
 
 export type DetectQueue = Queue<DetectJob, InferenceResult, typeof JobName.Detect>;
-export type ResultsQueue = Queue<ResultJob, void, ResultJob['kind']>;
 
 export interface RetryOptions {
   attempts: number;
   backoffMs: number;
-}
-
-/** The backoff type of results jobs: exponential, capped (see {@link cappedBackoff}). */
-export const CAPPED_BACKOFF = 'capped-exponential';
-
-/** Exponential backoff that never waits longer than `capMs` between attempts. */
-export function cappedBackoff(attemptsMade: number, baseMs: number, capMs = 10000): number {
-  return Math.min(capMs, baseMs * 2 ** Math.max(0, attemptsMade - 1));
 }
 
 /**
@@ -38,16 +23,6 @@ export function detectJobOptions(retry: RetryOptions): JobsOptions {
   };
 }
 
-/** Results jobs: many capped retries, because Postgres may be away for a while. */
-export function resultJobOptions(retry: RetryOptions): JobsOptions {
-  return {
-    attempts: retry.attempts,
-    backoff: { type: CAPPED_BACKOFF, delay: retry.backoffMs },
-    removeOnComplete: { age: 600, count: 1000 },
-    removeOnFail: { age: 14 * 86400 },
-  };
-}
-
 /** The detection queue, on a shared connection. */
 export function createDetectQueue(connection: Redis, prefix: string, retry: RetryOptions): DetectQueue {
   const queue = new Queue<DetectJob, InferenceResult, typeof JobName.Detect>(QueueName.Detect, {
@@ -57,23 +32,6 @@ export function createDetectQueue(connection: Redis, prefix: string, retry: Retr
   });
   logConnectionErrors(queue, `queue:${QueueName.Detect}`);
   return queue;
-}
-
-/** The results queue, on a shared connection. */
-export function createResultsQueue(connection: Redis, prefix: string, retry: RetryOptions): ResultsQueue {
-  const queue = new Queue<ResultJob, void, ResultJob['kind']>(QueueName.Results, {
-    connection,
-    prefix,
-    defaultJobOptions: resultJobOptions(retry),
-  });
-  logConnectionErrors(queue, `queue:${QueueName.Results}`);
-  return queue;
-}
-
-/** Adds a results message; its job id makes a re-sent message (a retried worker) a no-op. */
-export async function sendResult(queue: ResultsQueue, message: ResultJob): Promise<void> {
-  const id = message.kind === 'cached' ? `cached-${message.requestId}` : `${message.kind}-${message.jobId}`;
-  await queue.add(message.kind, message, { jobId: id });
 }
 
 /** One listener for the detection queue's events, on its own blocking connection. */

@@ -6,41 +6,34 @@ import type { Redis } from 'ioredis';
  */
 const SCRIPTS = {
   /**
-   * Records a request and either returns the finished outcome of its work (a cache hit) or
-   * attaches the request to the work. Because the worker stores the outcome before it releases
-   * the job, a request either sees the outcome or is attached before apps/results reads the
-   * attached set: it is never left out.
+   * Records a request and either answers it from the finished outcome of its work (a cache hit:
+   * the hit goes on the results stream for apps/results to persist) or attaches the request to
+   * the work and holds its image bytes for the job named after it. The worker stores the outcome
+   * and takes the attached set in one step (argusEndWork), so a request either sees the outcome
+   * or is handed over with the others: it is never left out.
    * On a miss it notes the job named after the request as the request's (a request that joins
-   * another's job says so afterwards with setRequestJob).
-   * KEYS: outcome, attached, request. ARGV: requestId, record JSON, request TTL s, attach TTL s.
+   * another's job says so afterwards with setRequestJob, and releases its image hold).
+   * KEYS: outcome, attached, request, image, image holders, results stream.
+   * ARGV: requestId, record JSON, request TTL s, attach TTL s, image bytes, image TTL s, workKey.
    */
   argusAdmit: {
-    keys: 3,
+    keys: 6,
     lua: `
       local outcome = redis.call('GET', KEYS[1])
       redis.call('HSET', KEYS[3], 'record', ARGV[2])
       redis.call('EXPIRE', KEYS[3], ARGV[3])
       if outcome then
         redis.call('HSET', KEYS[3], 'cached', '1')
+        redis.call('XADD', KEYS[6], '*', 'kind', 'cached', 'workKey', ARGV[7], 'outcome', outcome, 'records', '[' .. ARGV[2] .. ']')
         return outcome
       end
       redis.call('SADD', KEYS[2], ARGV[1])
       redis.call('EXPIRE', KEYS[2], ARGV[4])
       redis.call('HSET', KEYS[3], 'jobId', ARGV[1])
+      redis.call('SET', KEYS[4], ARGV[5], 'EX', ARGV[6])
+      redis.call('SADD', KEYS[5], ARGV[1])
+      redis.call('EXPIRE', KEYS[5], ARGV[6])
       return false`,
-  },
-  /**
-   * Stores image bytes and registers a holder (a job id). Holders are a set, so releasing twice
-   * (a retried job) is harmless.
-   * KEYS: image, holders. ARGV: bytes, holder, TTL s.
-   */
-  argusHoldImage: {
-    keys: 2,
-    lua: `
-      redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
-      redis.call('SADD', KEYS[2], ARGV[2])
-      redis.call('EXPIRE', KEYS[2], ARGV[3])
-      return 1`,
   },
   /**
    * Drops a holder; after the last one the bytes live on for the retention time (annotated images).
@@ -56,19 +49,35 @@ const SCRIPTS = {
       return 1`,
   },
   /**
-   * Ends a piece of work: stores its outcome (result or failure) and releases the job's hold on
-   * the image, in one step. Runs before the job is marked finished in BullMQ.
-   * KEYS: outcome, image, holders. ARGV: outcome JSON, outcome TTL s, holder, retention s.
+   * Ends a piece of work, in one step: stores its outcome (unless ARGV[1] is empty), releases the
+   * job's hold on the image, and hands every request attached to the work to apps/results as one
+   * message on the results stream, with their records (the set is emptied: a request attaches
+   * only while no outcome is stored, so after this it is complete). Runs before the job is
+   * marked finished in BullMQ. Returns how many requests were handed over.
+   * KEYS: outcome, image, holders, attached, results stream.
+   * ARGV: outcome JSON or '', outcome TTL s, holder, retention s, message kind, message JSON,
+   * request key prefix.
    */
-  argusFinishWork: {
-    keys: 3,
+  argusEndWork: {
+    keys: 5,
     lua: `
-      redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+      if ARGV[1] ~= '' then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
       redis.call('SREM', KEYS[3], ARGV[3])
       if redis.call('SCARD', KEYS[3]) == 0 then
         if tonumber(ARGV[4]) > 0 then redis.call('EXPIRE', KEYS[2], ARGV[4]) else redis.call('DEL', KEYS[2]) end
       end
-      return 1`,
+      local ids = redis.call('SMEMBERS', KEYS[4])
+      if #ids == 0 then return 0 end
+      local records, missing = {}, {}
+      for _, id in ipairs(ids) do
+        local record = redis.call('HGET', ARGV[7] .. id, 'record')
+        if record then records[#records + 1] = record else missing[#missing + 1] = id end
+      end
+      local lost = '[]'
+      if #missing > 0 then lost = cjson.encode(missing) end
+      redis.call('XADD', KEYS[5], '*', 'kind', ARGV[5], 'message', ARGV[6], 'records', '[' .. table.concat(records, ',') .. ']', 'missing', lost)
+      redis.call('DEL', KEYS[4])
+      return #ids`,
   },
   /**
    * Claims an Idempotency-Key for a request, or returns who holds it.

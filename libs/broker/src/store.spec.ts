@@ -1,8 +1,8 @@
-import type { InferenceResult, RequestRecord } from '@argus/contracts';
-import { redisForTest } from '@argus/testing';
+import type { RequestRecord } from '@argus/contracts';
+import { redisForTest, testInferenceResult, testRequestRecord as record } from '@argus/testing';
 import type { Redis } from 'ioredis';
+import { isResultsEntry, parseResultsEntry } from './results-stream';
 import { ArgusStore } from './store';
-import { newRequestId, workKey } from './work-key';
 
 const retention = {
   cacheTtlSeconds: 60,
@@ -11,35 +11,7 @@ const retention = {
   imageRetentionSeconds: 5,
   requestTtlSeconds: 300,
 };
-const params = { confidence: 0.25, iou: 0.45, classes: null, maxDetections: 300, agnostic: false };
-const model = { name: 'yolox-nano', version: 'v1' };
-
-function record(sha: string): RequestRecord {
-  return {
-    id: newRequestId(),
-    workKey: workKey(sha, model, params),
-    sha256: sha,
-    width: 640,
-    height: 480,
-    bytes: 1000,
-    model,
-    params,
-    classLabels: null,
-    priority: 'normal',
-    correlationId: 'c-1',
-    createdAt: new Date().toISOString(),
-  };
-}
-
-const result: InferenceResult = {
-  model,
-  width: 640,
-  height: 480,
-  detections: [{ label: 'bus', classId: 5, score: 0.9, box: { x1: 1, y1: 2, x2: 3, y2: 4 } }],
-  timings: { inference: 6 },
-  provider: 'cpu',
-  finishedAt: new Date().toISOString(),
-};
+const result = testInferenceResult();
 
 describe(ArgusStore.name, () => {
   let redis: Redis;
@@ -54,57 +26,92 @@ describe(ArgusStore.name, () => {
   });
   afterAll(() => cleanup());
 
-  it('attaches requests to unfinished work, then answers later ones from the outcome', async () => {
-    const first = record('1'.repeat(64));
-    const second = { ...record('1'.repeat(64)) };
-    expect(await store.admit(first)).toBeNull();
-    expect(await store.admit(second)).toBeNull();
-    expect((await store.attachedRequests(first.workKey)).sort()).toEqual([first.id, second.id].sort());
+  /** The results stream's entries so far, parsed. */
+  async function stream() {
+    const raw = await redis.xrange(store.keys.resultsStream(), '-', '+');
+    return raw.map(([id, fields]) => parseResultsEntry(id, fields));
+  }
+  const completed = (r: RequestRecord) => ({ kind: 'completed', workKey: r.workKey, jobId: r.id, result, attempts: 1 }) as const;
 
-    await store.holdImage(first.sha256, first.id, Buffer.from('bytes'));
-    await store.finishWork(first, first.id, { ok: true, result });
+  it('attaches requests to unfinished work, then hands them all over with its end, and answers later ones from the outcome', async () => {
+    const first = record('1'.repeat(64));
+    const second = record('1'.repeat(64));
+    expect(await store.admit(first, Buffer.from('bytes'))).toBeNull();
+    expect(await store.admit(second, Buffer.from('bytes'))).toBeNull();
+    expect((await store.attachedRequests(first.workKey)).sort()).toEqual([first.id, second.id].sort());
+    await redis.del(store.keys.resultsStream());
+
+    expect(await store.endWork(first, first.id, completed(first), { outcome: { ok: true, result } })).toBe(2);
+    const [ended] = await stream();
+    expect(ended && isResultsEntry(ended) && ended.message).toEqual(completed(first));
+    expect(ended && isResultsEntry(ended) && ended.records.map((r) => r.id).sort()).toEqual([first.id, second.id].sort());
+    expect(await store.attachedRequests(first.workKey)).toEqual([]);
+
+    // Ending it again (a retried job) hands over nobody and sends nothing.
+    expect(await store.endWork(first, first.id, completed(first), { outcome: { ok: true, result } })).toBe(0);
+    expect(await stream()).toHaveLength(1);
 
     const third = record('1'.repeat(64));
-    expect(await store.admit(third)).toEqual({ ok: true, result });
-    expect(await store.attachedRequests(first.workKey)).not.toContain(third.id);
+    expect(await store.admit(third, Buffer.from('bytes'))).toEqual({ ok: true, result });
+    expect(await store.attachedRequests(first.workKey)).toEqual([]);
     expect(await store.getRequest(third.id)).toMatchObject({ record: { id: third.id }, cached: true });
     expect(await store.getRequest(first.id)).toMatchObject({ record: { id: first.id }, cached: false });
+    // The hit is on the stream too, for its own row.
+    const hit = (await stream())[1];
+    expect(hit && isResultsEntry(hit) && hit.message).toEqual({ kind: 'cached', workKey: third.workKey, requestId: third.id, result });
+    expect(hit && isResultsEntry(hit) && hit.records.map((r) => r.id)).toEqual([third.id]);
   });
 
-  it('notes the job of a missed request, and gives a worker outcome and image in one read', async () => {
+  it('names attached requests whose records expired instead of losing the message', async () => {
+    const r = record('5'.repeat(64));
+    const gone = record('5'.repeat(64));
+    await store.admit(r, Buffer.from('x'));
+    await store.admit(gone, Buffer.from('x'));
+    await redis.del(store.keys.request(gone.id));
+    await redis.del(store.keys.resultsStream());
+    await store.endWork(r, r.id, completed(r), null);
+    const [entry] = await stream();
+    expect(entry && isResultsEntry(entry) && { records: entry.records.map((x) => x.id), missing: entry.missing }).toEqual({ records: [r.id], missing: [gone.id] });
+    // Nothing was remembered as the outcome.
+    expect(await store.getOutcome(r.workKey)).toBeNull();
+  });
+
+  it('notes the job of a missed request, holds its image, and gives a worker outcome and image in one read', async () => {
     const r = record('4'.repeat(64));
     expect(await store.jobInputs(r.workKey, r.sha256)).toEqual({ outcome: null, image: null });
-    expect(await store.admit(r)).toBeNull();
+    expect(await store.admit(r, Buffer.from([7, 8, 9]))).toBeNull();
     expect(await store.getRequest(r.id)).toMatchObject({ jobId: r.id, cached: false });
-    await store.holdImage(r.sha256, r.id, Buffer.from([7, 8, 9]));
     expect(await store.jobInputs(r.workKey, r.sha256)).toEqual({ outcome: null, image: Buffer.from([7, 8, 9]) });
 
-    await store.finishWork(r, r.id, { ok: true, result });
+    await store.endWork(r, r.id, completed(r), { outcome: { ok: true, result } });
     expect(await store.jobInputs(r.workKey, r.sha256)).toEqual({ outcome: { ok: true, result }, image: Buffer.from([7, 8, 9]) });
-    // A hit notes no job.
+    // A hit notes no job and holds no image.
     const hit = record('4'.repeat(64));
-    expect(await store.admit(hit)).toEqual({ ok: true, result });
+    expect(await store.admit(hit, Buffer.from([1]))).toEqual({ ok: true, result });
     expect(await store.getRequest(hit.id)).not.toHaveProperty('jobId');
+    expect(await store.getImage(r.sha256)).toEqual(Buffer.from([7, 8, 9]));
   });
 
   it('keeps image bytes while any job holds them, then only for the retention time', async () => {
-    const sha = '2'.repeat(64);
-    await store.holdImage(sha, 'job-a', Buffer.from([1, 2, 3]));
-    await store.holdImage(sha, 'job-b', Buffer.from([1, 2, 3]));
-    await store.releaseImage(sha, 'job-a');
-    await store.releaseImage(sha, 'job-a'); // a retried job releases twice: harmless
-    expect(await redis.ttl(store.keys.image(sha))).toBeGreaterThan(retention.imageRetentionSeconds);
-    await store.finishWork({ workKey: 'w'.repeat(64), sha256: sha }, 'job-b', { ok: true, result });
-    const ttl = await redis.ttl(store.keys.image(sha));
+    const a = record('2'.repeat(64));
+    const b = record('2'.repeat(64));
+    await store.admit(a, Buffer.from([1, 2, 3]));
+    await store.admit(b, Buffer.from([1, 2, 3]));
+    await store.releaseImage(a.sha256, a.id);
+    await store.releaseImage(a.sha256, a.id); // a retried job releases twice: harmless
+    expect(await redis.ttl(store.keys.image(a.sha256))).toBeGreaterThan(retention.imageRetentionSeconds);
+    await store.endWork(b, b.id, completed(b), { outcome: { ok: true, result } });
+    const ttl = await redis.ttl(store.keys.image(a.sha256));
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(retention.imageRetentionSeconds);
-    expect(await store.getImage(sha)).toEqual(Buffer.from([1, 2, 3]));
+    expect(await store.getImage(a.sha256)).toEqual(Buffer.from([1, 2, 3]));
   });
 
   it('remembers a failure for the time it is given', async () => {
     const r = record('3'.repeat(64));
-    await store.finishWork(r, r.id, { ok: false, error: { code: 'corrupt_image', message: 'bad' } }, 7);
-    expect(await store.getOutcome(r.workKey)).toEqual({ ok: false, error: { code: 'corrupt_image', message: 'bad' } });
+    const error = { code: 'corrupt_image', message: 'bad' } as const;
+    await store.endWork(r, r.id, { kind: 'failed', workKey: r.workKey, jobId: r.id, error, attempts: 1, failedAt: new Date().toISOString() }, { outcome: { ok: false, error }, ttlSeconds: 7 });
+    expect(await store.getOutcome(r.workKey)).toEqual({ ok: false, error });
     expect(await redis.ttl(store.keys.outcome(r.workKey))).toBeLessThanOrEqual(7);
   });
 

@@ -1,5 +1,7 @@
 import {
+  type CompletedResultJob,
   type ErrorInfo,
+  type FailedResultJob,
   type InferenceResult,
   type ModelInfo,
   ModelInfoSchema,
@@ -49,30 +51,35 @@ export class ArgusStore {
   }
 
   /**
-   * Records an accepted request. Returns the outcome at once if the work is already done;
-   * otherwise attaches the request to the work, so the work's outcome will be persisted for it.
-   * On a miss it also notes the job named after the request as the request's job, which is the
-   * job that will run it unless identical work is in flight (then setRequestJob corrects it).
-   * The image is held separately (holdImage), so that a cache hit sends no image bytes.
+   * Records an accepted request, in one round trip. Returns the outcome at once if the work is
+   * already done (and puts the hit on the results stream, so its row is persisted); otherwise
+   * attaches the request to the work (its outcome will be persisted for it), notes the job named
+   * after the request as the request's job, and holds the image for that job. A request that
+   * joins identical work in flight instead says so with setRequestJob and releases its hold.
    */
-  async admit(record: RequestRecord): Promise<Outcome | null> {
+  async admit(record: RequestRecord, image: Buffer): Promise<Outcome | null> {
     const reply = await runScript(
       this.redis,
       'argusAdmit',
-      [this.keys.outcome(record.workKey), this.keys.attached(record.workKey), this.keys.request(record.id)],
-      [record.id, JSON.stringify(record), this.retention.requestTtlSeconds, this.retention.requestTtlSeconds],
+      [
+        this.keys.outcome(record.workKey),
+        this.keys.attached(record.workKey),
+        this.keys.request(record.id),
+        this.keys.image(record.sha256),
+        this.keys.imageHolders(record.sha256),
+        this.keys.resultsStream(),
+      ],
+      [
+        record.id,
+        JSON.stringify(record),
+        this.retention.requestTtlSeconds,
+        this.retention.requestTtlSeconds,
+        image,
+        this.retention.imageTtlSeconds,
+        record.workKey,
+      ],
     );
     return typeof reply === 'string' ? parseOutcome(reply) : null;
-  }
-
-  /** Stores image bytes for a job (holder) until the job releases them. */
-  async holdImage(sha256: string, holder: string, bytes: Buffer): Promise<void> {
-    await runScript(
-      this.redis,
-      'argusHoldImage',
-      [this.keys.image(sha256), this.keys.imageHolders(sha256)],
-      [bytes, holder, this.retention.imageTtlSeconds],
-    );
   }
 
   /** Releases a job's hold on image bytes. */
@@ -100,17 +107,40 @@ export class ArgusStore {
   }
 
   /**
-   * Stores the outcome of a piece of work and releases the job's image, atomically. A failure
-   * is remembered for `failureTtlSeconds` (short for transient causes, longer for a bad image).
+   * Ends a piece of work, atomically: stores `remember.outcome` as the work's outcome for
+   * `remember.ttlSeconds` (default: CACHE_TTL_SECONDS for a result, NEGATIVE_CACHE_TTL_SECONDS for
+   * a failure; null: store nothing, e.g. a missed deadline says nothing about the work), releases the job's hold on the image, and hands every request attached to the work to
+   * apps/results in one message on the results stream. Safe to repeat: a second call finds no
+   * request attached and sends nothing. Returns how many requests were handed over.
    */
-  async finishWork(record: { workKey: string; sha256: string }, holder: string, outcome: Outcome, failureTtlSeconds?: number): Promise<void> {
-    const ttl = outcome.ok ? this.retention.cacheTtlSeconds : (failureTtlSeconds ?? this.retention.negativeCacheTtlSeconds);
-    await runScript(
+  async endWork(
+    work: { workKey: string; sha256: string },
+    holder: string,
+    message: CompletedResultJob | FailedResultJob,
+    remember: { outcome: Outcome; ttlSeconds?: number } | null,
+  ): Promise<number> {
+    const ttl = remember ? (remember.ttlSeconds ?? (remember.outcome.ok ? this.retention.cacheTtlSeconds : this.retention.negativeCacheTtlSeconds)) : 0;
+    const reply = await runScript(
       this.redis,
-      'argusFinishWork',
-      [this.keys.outcome(record.workKey), this.keys.image(record.sha256), this.keys.imageHolders(record.sha256)],
-      [JSON.stringify(outcome), ttl, holder, this.retention.imageRetentionSeconds],
+      'argusEndWork',
+      [
+        this.keys.outcome(work.workKey),
+        this.keys.image(work.sha256),
+        this.keys.imageHolders(work.sha256),
+        this.keys.attached(work.workKey),
+        this.keys.resultsStream(),
+      ],
+      [
+        remember ? JSON.stringify(remember.outcome) : '',
+        ttl,
+        holder,
+        this.retention.imageRetentionSeconds,
+        message.kind,
+        JSON.stringify(message),
+        this.keys.requestPrefix(),
+      ],
     );
+    return Number(reply);
   }
 
   /** The cached outcome of a piece of work, if any. */
@@ -144,14 +174,9 @@ export class ArgusStore {
     });
   }
 
-  /** The requests attached to a piece of work. */
+  /** The requests attached to a piece of work (waiting for its end). */
   attachedRequests(workKey: string): Promise<string[]> {
     return this.redis.smembers(this.keys.attached(workKey));
-  }
-
-  /** Detaches requests whose rows are persisted. */
-  async detach(workKey: string, ids: readonly string[]): Promise<void> {
-    if (ids.length > 0) await this.redis.srem(this.keys.attached(workKey), ...ids);
   }
 
   /**

@@ -70,6 +70,7 @@ export const envSchema = z.object({
   /** BullMQ lock: a job whose worker stops renewing it for this long is taken back. */
   JOB_LOCK_MS: int(30000, 1000),
   JOB_STALLED_INTERVAL_MS: int(15000, 500),
+  /** Deliveries of a results message failing for a reason other than Postgres being away, before it is set aside. */
   RESULTS_ATTEMPTS: int(25, 1),
 
   MAX_IMAGE_BYTES: int(20 * 1024 * 1024, 1),

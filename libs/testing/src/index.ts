@@ -5,3 +5,4 @@ export * from './stack';
 export * from './servers';
 export * from './prometheus';
 export * from './openapi';
+export * from './factories';

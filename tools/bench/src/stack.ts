@@ -1,4 +1,4 @@
-import { createDetectQueue, createResultsQueue, type DetectQueue, type ResultsQueue } from '@argus/broker';
+import { ArgusKeys, createDetectQueue, type DetectQueue, resultsBacklog } from '@argus/broker';
 import { type ArgusConfig, buildConfig } from '@argus/config';
 import { type AppName, type Stack, startStack } from '@argus/testing';
 import { postprocess, preprocess } from '@argus/vision';
@@ -25,7 +25,8 @@ interface StackRun {
   config: ArgusConfig;
   client: HttpClient;
   detect: DetectQueue;
-  results: ResultsQueue;
+  /** The stack's keys (the results stream). */
+  keys: ArgusKeys;
   /** The `wait` every upload asks for: as long as the gateway allows. */
   waitMs: number;
 }
@@ -49,13 +50,13 @@ function trackApps(ctx: BenchContext, stack: Stack): void {
   for (const [app, name] of Object.entries(APPS)) ctx.monitor.track(name, stack.process(app as AppName)?.pid);
 }
 
-/** Waits until neither queue holds work (the previous point's jobs and results are all done). */
+/** Waits until neither the detection queue nor the results stream holds work (the previous point's jobs and rows are all done). */
 async function waitIdle(run: StackRun, timeoutMs = 120000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const d = await run.detect.getJobCounts('waiting', 'prioritized', 'active', 'delayed');
-    const r = await run.results.getJobCounts('waiting', 'prioritized', 'active', 'delayed');
-    const left = [...Object.values(d), ...Object.values(r)].reduce((a, b) => a + b, 0);
+    const r = await resultsBacklog(run.stack.redis, run.keys);
+    const left = [...Object.values(d), r.waiting, r.active].reduce((a, b) => a + b, 0);
     if (left === 0) return;
     if (Date.now() > deadline) throw new Error(`the stack still holds ${left} jobs after ${timeoutMs} ms`);
     await sleep(100);
@@ -348,7 +349,7 @@ export class StackRunner {
       config,
       client: new HttpClient(stack.baseUrl, { 'x-api-key': stack.apiKey }),
       detect: createDetectQueue(stack.redis, stack.prefix, { attempts: 1, backoffMs: 0 }),
-      results: createResultsQueue(stack.redis, stack.prefix, { attempts: 1, backoffMs: 0 }),
+      keys: new ArgusKeys(stack.prefix),
       waitMs: config.limits.maxWaitMs,
     };
     trackApps(ctx, stack);
@@ -382,7 +383,6 @@ export class StackRunner {
     for (const name of Object.values(APPS)) this.ctx.monitor.untrack(name);
     this.run.client.close();
     await this.run.detect.close();
-    await this.run.results.close();
     await this.run.stack.stop();
   }
 }

@@ -1,4 +1,4 @@
-import { DETECT_QUEUE, type DetectQueue, RESULTS_QUEUE, type ResultsQueue } from '@argus/broker';
+import { DETECT_QUEUE, type DetectQueue } from '@argus/broker';
 import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
@@ -12,7 +12,7 @@ import { basicAuth } from './basic-auth';
 export const BOARD_PATH = '/admin/queues';
 
 /**
- * Bull Board for Argus's queues, behind the admin's basic auth. Without ADMIN_USER and
+ * Bull Board for the detection queue, behind the admin's basic auth. Without ADMIN_USER and
  * ADMIN_PASSWORD nothing is mounted, so the path answers 404: an unconfigured board is off, not
  * open. Mounted on the Express instance at module init, after Nest's routes and before its 404
  * handler.
@@ -25,7 +25,6 @@ export class BullBoardMount implements OnModuleInit {
     private readonly host: HttpAdapterHost,
     @Inject(ARGUS_CONFIG) private readonly config: ArgusConfig,
     @Inject(DETECT_QUEUE) private readonly detect: DetectQueue,
-    @Inject(RESULTS_QUEUE) private readonly results: ResultsQueue,
   ) {}
 
   onModuleInit(): void {
@@ -46,19 +45,12 @@ export class BullBoardMount implements OnModuleInit {
           displayName: `${prefix}:detect`,
           description: 'Detection work: gateway -> inference workers, by priority',
         }),
-        // Retries allowed: a results job that ran out of attempts (Postgres away too long) is
-        // safe to run again, persistence is idempotent.
-        new BullMQAdapter(this.results, {
-          allowRetries: true,
-          displayName: `${prefix}:results`,
-          description: 'Finished work: inference and cache hits -> apps/results (Postgres)',
-        }),
       ],
       serverAdapter: server,
       options: { uiConfig: { boardTitle: 'Argus queues' } },
     });
     const app = this.host.httpAdapter.getInstance<Express>();
     app.use(BOARD_PATH, basicAuth(admin, 'Argus queues'), server.getRouter() as Express);
-    this.logger.log({ msg: 'Bull Board mounted', path: BOARD_PATH, queues: [`${prefix}:detect`, `${prefix}:results`] });
+    this.logger.log({ msg: 'Bull Board mounted', path: BOARD_PATH, queues: [`${prefix}:detect`] });
   }
 }

@@ -5,9 +5,6 @@ import {
   newRequestId,
   type Outcome,
   pendingView,
-  RESULTS_QUEUE,
-  type ResultsQueue,
-  sendResult,
   sha256Hex,
   workKey,
 } from '@argus/broker';
@@ -55,7 +52,6 @@ export class DetectionsService {
     private readonly catalog: ModelCatalog,
     private readonly waiter: CompletionWaiter,
     @Inject(DETECT_QUEUE) private readonly detectQueue: DetectQueue,
-    @Inject(RESULTS_QUEUE) private readonly resultsQueue: ResultsQueue,
     private readonly metrics: Metrics,
     private readonly backpressure: Backpressure,
     private readonly drain: Drain,
@@ -108,15 +104,11 @@ export class DetectionsService {
       }
     }
 
-    const outcome = await this.store.admit(record);
+    // One round trip: a hit is answered (and its row queued for apps/results); a miss is attached
+    // to its work with the image held for the job added next.
+    const outcome = await this.store.admit(record, image);
     if (outcome) {
       this.metrics.cacheLookups.inc({ result: 'hit' });
-      await sendResult(this.resultsQueue, {
-        kind: 'cached',
-        workKey: key,
-        requestId: record.id,
-        ...(outcome.ok ? { result: outcome.result } : { error: outcome.error }),
-      });
       this.metrics.observeStage('cache_hit', performance.now() - started, model.name, model.version);
       return this.reply(record, outcome, true);
     }
@@ -126,7 +118,7 @@ export class DetectionsService {
     const ownEnd = this.waiter.listen(record.id);
     let jobId: string;
     try {
-      jobId = await this.enqueue(record, image, deadline);
+      jobId = await this.enqueue(record, deadline);
     } catch (error) {
       ownEnd.cancel();
       throw error;
@@ -145,10 +137,10 @@ export class DetectionsService {
 
   /**
    * Queues the work, or joins the job already doing it; returns the job's id. admit() noted the
-   * job named after the request as the request's; a shared job is noted here.
+   * job named after the request as the request's, and held the image for it; a shared job is
+   * noted here, and the hold released.
    */
-  private async enqueue(record: RequestRecord, image: Buffer, deadline: number | undefined): Promise<string> {
-    await this.store.holdImage(record.sha256, record.id, image);
+  private async enqueue(record: RequestRecord, deadline: number | undefined): Promise<string> {
     const data: DetectJob = {
       workKey: record.workKey,
       sha256: record.sha256,

@@ -1,4 +1,4 @@
-import { ArgusStore, RESULTS_QUEUE, type ResultsQueue, sendResult } from '@argus/broker';
+import { ArgusStore } from '@argus/broker';
 import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
 import type { DetectJob, Detection, ErrorInfo, InferenceResult } from '@argus/contracts';
 import { Metrics } from '@argus/observability';
@@ -18,8 +18,8 @@ export interface JobContext {
 }
 
 /**
- * The detection use case: one job in, one result out, stored as the work's outcome and sent to
- * apps/results. The worker around it only handles BullMQ (STYLE: thin workers).
+ * The detection use case: one job in, one result out, stored as the work's outcome and handed to
+ * apps/results on the results stream. The worker around it only handles BullMQ (STYLE: thin workers).
  */
 @Injectable()
 export class DetectService {
@@ -27,7 +27,6 @@ export class DetectService {
     @Inject(ARGUS_CONFIG) private readonly config: ArgusConfig,
     private readonly models: ModelHost,
     private readonly store: ArgusStore,
-    @Inject(RESULTS_QUEUE) private readonly results: ResultsQueue,
     private readonly metrics: Metrics,
   ) {}
 
@@ -39,7 +38,8 @@ export class DetectService {
     const fetchMs = performance.now() - fetchStart;
     if (prior) {
       if (!prior.ok) throw new JobFailure(prior.error.code, prior.error.message);
-      await sendResult(this.results, { kind: 'completed', workKey: job.workKey, jobId: context.jobId, result: prior.result, attempts: context.attempt });
+      // Requests that attached after that job ended are persisted with its result.
+      await this.store.endWork(job, context.jobId, { kind: 'completed', workKey: job.workKey, jobId: context.jobId, result: prior.result, attempts: context.attempt }, null);
       return prior.result;
     }
     if (job.deadline !== undefined && Date.now() > job.deadline) {
@@ -94,8 +94,8 @@ export class DetectService {
       finishedAt: new Date(finishedAt).toISOString(),
     };
 
-    await this.store.finishWork(job, context.jobId, { ok: true, result });
-    await sendResult(this.results, { kind: 'completed', workKey: job.workKey, jobId: context.jobId, result, attempts: context.attempt });
+    // The outcome, the image's release and the message to apps/results, in one step.
+    await this.store.endWork(job, context.jobId, { kind: 'completed', workKey: job.workKey, jobId: context.jobId, result, attempts: context.attempt }, { outcome: { ok: true, result } });
 
     this.metrics.observeStage('queue_wait', queueWait, name, version);
     this.metrics.observeStage('fetch', fetchMs, name, version);
@@ -111,22 +111,11 @@ export class DetectService {
    * in flight get it too) and goes to apps/results, which persists it for every attached request.
    */
   async fail(job: Pick<DetectJob, 'workKey' | 'sha256'>, context: JobContext, error: ErrorInfo, remember: boolean): Promise<void> {
-    if (error.code === 'deadline_exceeded') {
-      // A missed deadline says nothing about the work: it is not stored as the work's outcome, so
-      // identical requests without a deadline run it. Waiters hear the failure from the job's event.
-      await this.store.releaseImage(job.sha256, context.jobId);
-    } else {
-      const ttl = remember ? this.config.retention.negativeCacheTtlSeconds : 30;
-      await this.store.finishWork(job, context.jobId, { ok: false, error }, ttl);
-    }
-    await sendResult(this.results, {
-      kind: 'failed',
-      workKey: job.workKey,
-      jobId: context.jobId,
-      error,
-      attempts: context.attempt,
-      failedAt: new Date().toISOString(),
-    });
+    const message = { kind: 'failed', workKey: job.workKey, jobId: context.jobId, error, attempts: context.attempt, failedAt: new Date().toISOString() } as const;
+    // A missed deadline says nothing about the work: it is not stored as the work's outcome, so
+    // identical requests without a deadline run it. Waiters hear the failure from the job's event.
+    const outcome = error.code === 'deadline_exceeded' ? null : { outcome: { ok: false, error } as const, ttlSeconds: remember ? this.config.retention.negativeCacheTtlSeconds : 30 };
+    await this.store.endWork(job, context.jobId, message, outcome);
   }
 }
 

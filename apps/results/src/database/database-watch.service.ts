@@ -1,13 +1,12 @@
 import type { ResultsHealth } from '@argus/contracts';
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { ResultsProcessor } from '../persist/results.processor';
 
 const PROBE_MS = 1000;
 
 /**
- * Watches Postgres. While it is unreachable the results worker is paused, so messages wait in
- * Redis instead of using up their attempts; when it is back the worker resumes.
+ * Watches Postgres. While it is unreachable the results consumer reads nothing, so messages wait
+ * in Redis instead of failing; readiness reports it.
  */
 @Injectable()
 export class DatabaseWatch implements OnModuleInit, OnApplicationShutdown {
@@ -16,10 +15,7 @@ export class DatabaseWatch implements OnModuleInit, OnApplicationShutdown {
   private healthy = true;
   private pending = 0;
 
-  constructor(
-    private readonly dataSource: DataSource,
-    private readonly processor: ResultsProcessor,
-  ) {}
+  constructor(private readonly dataSource: DataSource) {}
 
   onModuleInit(): void {
     this.timer = setInterval(() => void this.probe(), PROBE_MS);
@@ -54,15 +50,8 @@ export class DatabaseWatch implements OnModuleInit, OnApplicationShutdown {
     }
     if (ok === this.healthy) return;
     this.healthy = ok;
-    const worker = this.processor.worker;
-    if (!ok) {
-      this.logger.warn({ msg: 'database unreachable; pausing the results worker' });
-      // Do not wait for active jobs: they fail and come back with backoff.
-      await worker.pause(true);
-    } else {
-      this.logger.log({ msg: 'database is back; resuming the results worker' });
-      await worker.resume();
-    }
+    if (!ok) this.logger.warn({ msg: 'database unreachable; results wait in Redis until it is back' });
+    else this.logger.log({ msg: 'database is back; persisting results again' });
   }
 
   onApplicationShutdown(): void {

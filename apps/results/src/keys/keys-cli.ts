@@ -1,6 +1,6 @@
 import { type ArgusConfig, hashApiKey } from '@argus/config';
 import { type Priority, PrioritySchema } from '@argus/contracts';
-import { parseArgs } from 'node:util';
+import { HELP, type Out, parseCli } from '../cli';
 import { createDataSource, ensureDatabase, migrate } from '../database/database';
 import { ApiKeysService, type ApiKeySummary } from './api-keys.service';
 
@@ -14,35 +14,26 @@ export const KEYS_USAGE = `Manage API keys stored in Postgres (DATABASE_URL, DAT
 
 Run it where apps/results runs: node dist/apps/results/main.js keys ... (in the image: node main.js keys ...).`;
 
-type Out = (line: string) => void;
-
 /** The keys CLI: returns the exit code (0 done, 1 failed, 2 usage). Output: `out` for data, `err` for messages. */
 export async function runKeysCli(argv: string[], config: ArgusConfig, io: { out: Out; err: Out; stdin?: () => Promise<string> }): Promise<number> {
   const [command, ...rest] = argv;
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: rest,
-      allowPositionals: true,
-      options: {
-        name: { type: 'string' },
-        priorities: { type: 'string' },
-        rate: { type: 'string' },
-        burst: { type: 'string' },
-        all: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (error) {
-    io.err(`${error instanceof Error ? error.message : String(error)}\n\n${KEYS_USAGE}`);
-    return 2;
-  }
+  const parsed = parseCli(
+    command,
+    rest,
+    {
+      name: { type: 'string' },
+      priorities: { type: 'string' },
+      rate: { type: 'string' },
+      burst: { type: 'string' },
+      all: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      ...HELP,
+    },
+    KEYS_USAGE,
+    io.err,
+  );
+  if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
-  if (!command || values.help || command === 'help') {
-    io.err(KEYS_USAGE);
-    return command ? 0 : 2;
-  }
   if (command === 'hash') {
     const key = (await (io.stdin ?? readStdin)()).trim();
     if (key.length === 0) {
@@ -52,7 +43,7 @@ export async function runKeysCli(argv: string[], config: ArgusConfig, io: { out:
     io.out(`sha256:${hashApiKey(key)}`);
     return 0;
   }
-  if (!['create', 'list', 'revoke'].includes(command)) {
+  if (!command || !['create', 'list', 'revoke'].includes(command)) {
     io.err(`Unknown command "${command}".\n\n${KEYS_USAGE}`);
     return 2;
   }

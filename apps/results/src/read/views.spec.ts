@@ -1,5 +1,4 @@
 import { decodeCursor, encodeCursor } from './views';
-import { isDatabaseOutage } from '../persist/reconciler.service';
 
 describe('cursors', () => {
   it('round-trip (created_at, id)', () => {
@@ -10,15 +9,5 @@ describe('cursors', () => {
   it('refuses cursors that are not ours', () => {
     expect(decodeCursor('garbage')).toBeNull();
     expect(decodeCursor(Buffer.from("2026-01-01|' OR 1=1 --").toString('base64url'))).toBeNull();
-  });
-});
-
-describe(isDatabaseOutage.name, () => {
-  it('recognises a database that went away, and nothing else', () => {
-    expect(isDatabaseOutage('connect ECONNREFUSED 127.0.0.1:5432')).toBe(true);
-    expect(isDatabaseOutage('Connection terminated unexpectedly')).toBe(true);
-    expect(isDatabaseOutage('terminating connection due to administrator command')).toBe(true);
-    expect(isDatabaseOutage('invalid_message: bad payload')).toBe(false);
-    expect(isDatabaseOutage(undefined)).toBe(false);
   });
 });
