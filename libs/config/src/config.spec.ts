@@ -1,4 +1,4 @@
-import { buildConfig, knownEnvVars } from './config';
+import { autoModelThreads, buildConfig, knownEnvVars } from './config';
 
 describe('buildConfig', () => {
   it('applies documented defaults that work on a developer machine', () => {
@@ -31,5 +31,19 @@ describe('buildConfig', () => {
 
   it('lists every variable it reads', () => {
     expect(knownEnvVars()).toEqual(expect.arrayContaining(['REDIS_URL', 'DATABASE_URL', 'MODEL_REPOSITORY']));
+  });
+});
+
+describe(autoModelThreads.name, () => {
+  it('runs one model thread on a GPU, and on a CPU one per core up to four', () => {
+    expect(autoModelThreads(['cuda', 'cpu'], 16)).toBe(1);
+    expect([1, 2, 3, 8].map((cpus) => autoModelThreads(['cpu'], cpus))).toEqual([1, 2, 3, 4]);
+    expect(autoModelThreads([], 2)).toBe(2);
+  });
+
+  it('is what MODEL_THREADS=0 gives, and a set value wins', () => {
+    expect(buildConfig({ EXECUTION_PROVIDERS: 'cuda' }).models.modelThreads).toBe(1);
+    expect(buildConfig({ MODEL_THREADS: '3', EXECUTION_PROVIDERS: 'cuda' }).models.modelThreads).toBe(3);
+    expect(buildConfig({}).models.intraOpThreads).toBe(1);
   });
 });

@@ -1,7 +1,19 @@
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseApiKeys } from './api-keys';
 import { envSchema } from './env.schema';
+
+/**
+ * Model threads when MODEL_THREADS is 0: one on a GPU (it runs one batch at a time anyway, and
+ * each session holds its own GPU memory); on a CPU one per core, at most 4, so that the model is
+ * never the one serial stage the decoding waits behind (docs/performance.md).
+ */
+export function autoModelThreads(providers: readonly string[], cpus: number): number {
+  const first = providers[0] ?? 'cpu';
+  if (first !== 'cpu') return 1;
+  return Math.max(1, Math.min(4, cpus));
+}
 
 /** Argus configuration, validated and grouped. Read once at start; never from process.env elsewhere. */
 export function buildConfig(env: Record<string, string | undefined>) {
@@ -25,6 +37,7 @@ export function buildConfig(env: Record<string, string | undefined>) {
       executionProviders: e.EXECUTION_PROVIDERS,
       allowCpuFallback: e.ALLOW_CPU_FALLBACK,
       intraOpThreads: e.INTRA_OP_THREADS,
+      modelThreads: e.MODEL_THREADS > 0 ? e.MODEL_THREADS : autoModelThreads(e.EXECUTION_PROVIDERS, availableParallelism()),
       interOpThreads: e.INTER_OP_THREADS,
       spinning: e.ORT_SPINNING,
       thread: e.INFERENCE_THREAD,

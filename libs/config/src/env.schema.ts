@@ -50,8 +50,13 @@ export const envSchema = z.object({
   EXECUTION_PROVIDERS: list('cpu'),
   /** When CUDA is asked for but the model ends up on CPU, stay ready anyway. */
   ALLOW_CPU_FALLBACK: bool(false),
-  /** ONNX Runtime intra-op threads per session; 0 lets ONNX Runtime decide. */
-  INTRA_OP_THREADS: int(0),
+  /** ONNX Runtime intra-op threads per model thread; 0 lets ONNX Runtime decide (every core). */
+  INTRA_OP_THREADS: int(1),
+  /**
+   * Model runs side by side per model, each an ONNX Runtime session on a thread of its own. 0:
+   * automatic (1 when the first execution provider is a GPU's; on CPU one per core, at most 4).
+   */
+  MODEL_THREADS: int(0),
   INTER_OP_THREADS: int(0),
   /** Let ONNX Runtime's idle threads spin for work: lower latency between runs, CPU burnt while idle. */
   ORT_SPINNING: bool(false),
@@ -63,7 +68,7 @@ export const envSchema = z.object({
   /** How long a ready image may wait for company before its batch runs. 0: never wait. */
   BATCH_MAX_WAIT_MS: int(0),
   /** Jobs an inference process holds at once (fetching, decoding, waiting for the model). */
-  WORKER_CONCURRENCY: int(4, 1),
+  WORKER_CONCURRENCY: int(8, 1),
 
   JOB_ATTEMPTS: int(3, 1),
   JOB_BACKOFF_MS: int(500, 0),

@@ -1,6 +1,6 @@
 import { testModelRepository } from '@argus/testing';
 import { join } from 'node:path';
-import { InlineRunner, ThreadRunner } from './runner';
+import { InlineRunner, type Runner, RunnerPool, ThreadRunner } from './runner';
 import { SharedSlots } from './slots';
 
 const OPTIONS = { provider: 'cpu', intraOpThreads: 1, interOpThreads: 1, spinning: false };
@@ -91,5 +91,59 @@ describe(ThreadRunner.name, () => {
     await runner.release();
     await settle();
     expect(failures).toEqual([]);
+  });
+});
+
+describe(RunnerPool.name, () => {
+  /** A fake runner whose runs the test finishes; records which runner got which call. */
+  function fakes(n: number) {
+    const calls: { runner: number; finish: () => void }[] = [];
+    const released: number[] = [];
+    const runners = Array.from({ length: n }, (_, i): Runner => ({
+      inputs: [{ name: `in${i}`, shape: [] }],
+      outputs: [],
+      size: 1,
+      run: () =>
+        new Promise((resolve) => {
+          calls.push({ runner: i, finish: () => resolve({ type: 'float32', dims: [1], data: Float32Array.of(i) }) });
+        }),
+      share: async () => undefined,
+      runSlots: async () => ({ type: 'float32', dims: [1] }),
+      onFailure: () => undefined,
+      release: async () => void released.push(i),
+    }));
+    return { runners, calls, released };
+  }
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('gives each call an idle runner, and queues calls in arrival order while all are busy', async () => {
+    const { runners, calls } = fakes(2);
+    const pool = new RunnerPool(runners);
+    expect(pool.size).toBe(2);
+    expect(pool.inputs).toEqual([{ name: 'in0', shape: [] }]);
+    const results = [1, 2, 3, 4].map(() => pool.run('i', 'o', new Float32Array(1), [1], false));
+    await settle();
+    expect(calls.map((c) => c.runner)).toEqual([0, 1]); // two at once, two waiting
+    calls[1]?.finish();
+    await settle();
+    expect(calls.map((c) => c.runner)).toEqual([0, 1, 1]); // the freed runner takes the next call
+    calls[0]?.finish();
+    await settle();
+    expect(calls.map((c) => c.runner)).toEqual([0, 1, 1, 0]);
+    calls[2]?.finish();
+    calls[3]?.finish();
+    expect((await Promise.all(results)).map((r) => r.data[0])).toEqual([0, 1, 1, 0]);
+  });
+
+  it('releases the runners it made when one of them cannot be made', async () => {
+    const { runners, released } = fakes(2);
+    let made = 0;
+    const create = async () => {
+      made += 1;
+      if (made === 3) throw new Error('no memory for a third');
+      return runners[made - 1] as Runner;
+    };
+    await expect(RunnerPool.create(3, create)).rejects.toThrow(/third/);
+    expect(released.sort()).toEqual([0, 1]);
   });
 });

@@ -29,6 +29,8 @@ export interface SlotsRunOutput {
 export interface Runner {
   readonly inputs: TensorIo[];
   readonly outputs: TensorIo[];
+  /** Runs it can do at the same time (1 but for a {@link RunnerPool}). */
+  readonly size: number;
   /** Runs the model. When `movable`, `data`'s buffer is handed over (the caller must not use it again). */
   run(inputName: string, outputName: string, data: Float32Array, dims: number[], movable: boolean): Promise<RunnerOutput>;
   /** Gives the runner the session's shared slots (once, before {@link runSlots}). */
@@ -63,6 +65,7 @@ function io(list: readonly ort.InferenceSession.ValueMetadata[]): TensorIo[] {
 
 /** The session on the calling thread. onnxruntime-node's run() blocks that thread while it computes. */
 export class InlineRunner implements Runner {
+  readonly size = 1;
   private slots: SharedSlots | undefined;
   /** The batch input gathered from slots (ONNX Runtime cannot read shared memory), grown as needed. */
   private gathered = new Float32Array(0);
@@ -190,6 +193,7 @@ interface Reply {
  * only posts the tensor (moved, not copied) and gets the output back the same way.
  */
 export class ThreadRunner implements Runner {
+  readonly size = 1;
   private readonly pending = new Map<number, { resolve: (reply: Reply) => void; reject: (error: Error) => void }>();
   private nextId = 1;
   private dead: Error | undefined;
@@ -304,4 +308,74 @@ export function scatterOutputs(
 /** Whether a typed array spans its whole buffer (so handing over the buffer gives nothing else away). */
 function whole(data: Float32Array): boolean {
   return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+}
+
+/**
+ * Several runners of one model used as one: each call goes to an idle runner (in arrival order
+ * when all are busy). With one thread per runner, model runs proceed side by side, so the model
+ * is no longer one serial stage that everything else waits behind.
+ */
+export class RunnerPool implements Runner {
+  private readonly idle: Runner[];
+  private readonly waiting: ((runner: Runner) => void)[] = [];
+
+  constructor(private readonly runners: readonly Runner[]) {
+    if (runners.length === 0) throw new RangeError('a runner pool needs at least one runner');
+    this.idle = [...runners];
+  }
+
+  /** `n` runners made by `create`, side by side; if one cannot be made, the others are released. */
+  static async create(n: number, create: () => Promise<Runner>): Promise<RunnerPool> {
+    const made = await Promise.allSettled(Array.from({ length: n }, create));
+    const runners = made.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failed = made.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      await Promise.all(runners.map((r) => r.release()));
+      throw failed.reason;
+    }
+    return new RunnerPool(runners);
+  }
+
+  get size(): number {
+    return this.runners.length;
+  }
+
+  get inputs(): TensorIo[] {
+    return (this.runners[0] as Runner).inputs;
+  }
+
+  get outputs(): TensorIo[] {
+    return (this.runners[0] as Runner).outputs;
+  }
+
+  run(inputName: string, outputName: string, data: Float32Array, dims: number[], movable: boolean): Promise<RunnerOutput> {
+    return this.with((r) => r.run(inputName, outputName, data, dims, movable));
+  }
+
+  async share(slots: SharedSlots): Promise<void> {
+    await Promise.all(this.runners.map((r) => r.share(slots)));
+  }
+
+  runSlots(inputName: string, outputName: string, indices: readonly number[], dims: number[]): Promise<SlotsRunOutput> {
+    return this.with((r) => r.runSlots(inputName, outputName, indices, dims));
+  }
+
+  onFailure(listener: (error: Error) => void): void {
+    for (const r of this.runners) r.onFailure(listener);
+  }
+
+  async release(): Promise<void> {
+    await Promise.all(this.runners.map((r) => r.release()));
+  }
+
+  private async with<T>(fn: (runner: Runner) => Promise<T>): Promise<T> {
+    const runner = this.idle.shift() ?? (await new Promise<Runner>((resolve) => this.waiting.push(resolve)));
+    try {
+      return await fn(runner);
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next(runner);
+      else this.idle.push(runner);
+    }
+  }
 }

@@ -77,6 +77,24 @@ describe(DetectorSession.name, () => {
       }
     });
 
+    it('runs side by side on several model threads, each warmed up, with the same outputs', async () => {
+      const pair = await DetectorSession.create(entry('yolox-nano'), { ...OPTIONS, modelThreads: 2, sharedSlots: 2 });
+      try {
+        expect(pair.modelThreads).toBe(2);
+        expect(session.modelThreads).toBe(1);
+        const slots = [pair.slot(), pair.slot()];
+        await preprocess(readFileSync(testImage('bus.jpg')), pair.spec, LIMITS, slots[0]?.input);
+        await preprocess(readFileSync(testImage('zidane.jpg')), pair.spec, LIMITS, slots[1]?.input);
+        const plain = await session.run(slots.map((s) => s.input.slice()));
+        // Two runs at once: one on each thread.
+        const [a, b] = await Promise.all(slots.map((s) => pair.runSlots([s])));
+        expect(bytes(a?.[0]).equals(bytes(plain[0]))).toBe(true);
+        expect(bytes(b?.[0]).equals(bytes(plain[1]))).toBe(true);
+      } finally {
+        await pair.release();
+      }
+    });
+
     it('runs images in shared slots with the outputs of a plain run, bit for bit', async () => {
       const shared = await DetectorSession.create(entry('yolox-nano'), { ...OPTIONS, sharedSlots: 3 });
       try {

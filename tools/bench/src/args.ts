@@ -22,9 +22,13 @@ export interface BenchOptions {
   /** Seconds of the lone-request measurement of the batching comparison. */
   loneS: number;
   only: Phase[];
-  /** The bare grid: images in flight x intra-op threads (x batching on/off where the model batches). */
+  /**
+   * The bare grid: images in flight x intra-op threads x model threads (x batching on/off where
+   * the model batches). Several model threads are tried with one intra-op thread each.
+   */
   gridInflight: number[];
   gridThreads: number[];
+  gridModelThreads: number[];
   /** Times a point is measured again when other work used the machine during it (the quieter one is kept). */
   retries: number;
   /** Low-priority jobs queued ahead of the high-priority probes. */
@@ -55,6 +59,7 @@ export const USAGE = `npm run bench -- [options]
   --only a,b                phases: ${PHASES.join(',')} (default all)
   --grid-inflight 1,2,4     bare grid: images in flight
   --grid-threads 1,2        bare grid: ONNX Runtime intra-op threads
+  --grid-model-threads 1,2  bare grid: model runs side by side (with 1 intra-op thread each)
   --retries N               measure a point again when the machine was busy with other work (default 1)
   --backlog N               low-priority jobs waiting in the priority phase (default 500)
   --env KEY=VALUE[,K=V]     extra environment for the stack's apps (repeatable)
@@ -101,6 +106,7 @@ export function parseBenchArgs(argv: string[]): ParsedArgs {
         only: { type: 'string' },
         'grid-inflight': { type: 'string' },
         'grid-threads': { type: 'string' },
+        'grid-model-threads': { type: 'string' },
         backlog: { type: 'string' },
         retries: { type: 'string' },
         env: { type: 'string', multiple: true },
@@ -157,6 +163,7 @@ export function parseBenchArgs(argv: string[]): ParsedArgs {
       only,
       gridInflight: unique(values['grid-inflight'] !== undefined ? intList('--grid-inflight', values['grid-inflight'], 1) : [1, 2, 4]),
       gridThreads: unique(values['grid-threads'] !== undefined ? intList('--grid-threads', values['grid-threads'], 1) : [1, 2]),
+      gridModelThreads: unique(values['grid-model-threads'] !== undefined ? intList('--grid-model-threads', values['grid-model-threads'], 1) : [1, 2]),
       retries,
       backlog,
       stackEnv,

@@ -1,4 +1,4 @@
-import { chooseBest, finalists } from './bare';
+import { chooseBest, finalists, sessionShapes } from './bare';
 import type { GridCell } from './report';
 import { summarize } from './stats';
 
@@ -6,6 +6,7 @@ const cell = (inflight: number, threads: number, batching: boolean, imagesPerSec
   model: 'yolox-nano',
   inflight,
   threads,
+  modelThreads: 1,
   batching,
   imagesPerSec,
   latency: summarize([p50]),
@@ -46,5 +47,16 @@ describe(finalists.name, () => {
     const best = chooseBest('yolox-nano', [lucky, steady, slow, one, two]);
     expect(best.throughput).toBe(steady);
     expect(best.latency).toBe(one);
+  });
+});
+
+describe(sessionShapes.name, () => {
+  it('tries each intra-op thread count on one model thread, and more model threads with one intra-op thread each', () => {
+    expect(sessionShapes([1, 2], [1, 2])).toEqual([
+      { threads: 1, modelThreads: 1 },
+      { threads: 2, modelThreads: 1 },
+      { threads: 1, modelThreads: 2 },
+    ]);
+    expect(sessionShapes([2], [1])).toEqual([{ threads: 2, modelThreads: 1 }]);
   });
 });

@@ -9,16 +9,27 @@ import { roundSummary, summarize } from './stats';
 /** The batch size the bare pipeline allows when batching (as MAX_BATCH_SIZE's default). */
 export const BARE_MAX_BATCH = 8;
 
-/** A CPU session with the given intra-op threads, loaded and warmed up as the apps do it (a shared slot per image in flight). */
-export function openSession(ctx: BenchContext, entry: ModelEntry, threads: number, maxBatchSize = BARE_MAX_BATCH): Promise<DetectorSession> {
+/**
+ * A CPU session with the given intra-op threads and model threads, loaded and warmed up as the
+ * apps do it (a shared slot per image in flight).
+ */
+export function openSession(ctx: BenchContext, entry: ModelEntry, threads: number, maxBatchSize = BARE_MAX_BATCH, modelThreads = 1): Promise<DetectorSession> {
   return DetectorSession.create(entry, {
     executionProviders: ['cpu'],
     intraOpThreads: threads,
     interOpThreads: 0,
     warmupRuns: ctx.defaults.models.warmupRuns,
     maxBatchSize,
+    modelThreads,
     sharedSlots: Math.max(...ctx.options.gridInflight),
   });
+}
+
+/** The grid's session shapes: every intra-op thread count with one model thread; more model threads with one intra-op thread each. */
+export function sessionShapes(threads: readonly number[], modelThreads: readonly number[]): { threads: number; modelThreads: number }[] {
+  const shapes = threads.map((t) => ({ threads: t, modelThreads: 1 }));
+  for (const m of modelThreads) if (m > 1) shapes.push({ threads: 1, modelThreads: m });
+  return shapes;
 }
 
 export function modelEntry(ctx: BenchContext, name: string): ModelEntry {
@@ -57,8 +68,9 @@ export function finalists(cells: readonly GridCell[]): GridCell[] {
 }
 
 /**
- * The bare pipeline's threading grid: images in flight x intra-op threads x batching (where the
- * model batches), each cell a short closed loop with as many clients as images in flight.
+ * The bare pipeline's threading grid: images in flight x session shape (intra-op threads, model
+ * threads) x batching (where the model batches), each cell a short closed loop with as many
+ * clients as images in flight. Several model threads need at least as many images in flight.
  */
 export async function runGrid(ctx: BenchContext): Promise<{ grid: GridCell[]; best: BestConfigs[] }> {
   const { options } = ctx;
@@ -68,18 +80,16 @@ export async function runGrid(ctx: BenchContext): Promise<{ grid: GridCell[]; be
   for (const model of options.models) {
     const entry = modelEntry(ctx, model);
     const params = defaultParams(entry, ctx.defaults.defaults);
-    for (const threads of options.gridThreads) {
+    for (const { threads, modelThreads } of sessionShapes(options.gridThreads, options.gridModelThreads)) {
       // One session at a time: an idle session's ONNX Runtime threads must not run beside the measured one.
-      const session = await openSession(ctx, entry, threads);
+      const session = await openSession(ctx, entry, threads, BARE_MAX_BATCH, modelThreads);
       try {
-        for (const inflight of options.gridInflight) {
+        for (const inflight of options.gridInflight.filter((n) => n >= modelThreads)) {
           const batchings = session.maxBatchSize > 1 && inflight > 1 ? [false, true] : [false];
           for (const batching of batchings) {
-            const { cell } = await quietly(ctx, () => measureCell(ctx, session, { inflight, batching, threads }, params, options.gridS * 1000), (c) => c.cell.otherCores);
+            const { cell } = await quietly(ctx, () => measureCell(ctx, session, { inflight, batching, threads, modelThreads }, params, options.gridS * 1000), (c) => c.cell.otherCores);
             grid.push(cell);
-            ctx.progress(
-              `grid   ${model} inflight ${inflight} threads ${threads} batching ${batching ? 'on ' : 'off'} ${cell.imagesPerSec.toFixed(1).padStart(6)} img/s  p50 ${cell.latency.p50.toFixed(1)} ms`,
-            );
+            ctx.progress(`grid   ${model} ${shapeOf(cell)} ${cell.imagesPerSec.toFixed(1).padStart(6)} img/s  p50 ${cell.latency.p50.toFixed(1)} ms`);
           }
         }
       } finally {
@@ -90,12 +100,13 @@ export async function runGrid(ctx: BenchContext): Promise<{ grid: GridCell[]; be
     // erratic): the candidates are measured again, longer, twice each in mirrored order (A B C,
     // then C B A) so a drift in the machine's state favours none, before one is chosen.
     const chosen = finalists(grid.filter((c) => c.model === model));
-    const sessions = new Map<number, DetectorSession>();
+    const sessions = new Map<string, DetectorSession>();
+    const key = (c: { threads: number; modelThreads: number }) => `${c.threads}x${c.modelThreads}`;
     try {
-      for (const threads of new Set(chosen.map((c) => c.threads))) sessions.set(threads, await openSession(ctx, entry, threads));
+      for (const c of chosen) if (!sessions.has(key(c))) sessions.set(key(c), await openSession(ctx, entry, c.threads, BARE_MAX_BATCH, c.modelThreads));
       const runs = new Map<GridCell, { rates: number[]; samples: number[]; other: number[] }>(chosen.map((c) => [c, { rates: [], samples: [], other: [] }]));
       for (const cell of [...chosen, ...[...chosen].reverse()]) {
-        const session = sessions.get(cell.threads) as DetectorSession;
+        const session = sessions.get(key(cell)) as DetectorSession;
         const again = await quietly(ctx, () => measureCell(ctx, session, cell, params, finalMs), (c) => c.cell.otherCores);
         const run = runs.get(cell) as { rates: number[]; samples: number[]; other: number[] };
         run.rates.push(again.cell.imagesPerSec);
@@ -109,7 +120,7 @@ export async function runGrid(ctx: BenchContext): Promise<{ grid: GridCell[]; be
           otherCores: Math.max(...run.other),
         };
         ctx.progress(
-          `final  ${model} inflight ${cell.inflight} threads ${cell.threads} batching ${cell.batching ? 'on ' : 'off'} ${cell.final.imagesPerSec.toFixed(1).padStart(6)} img/s (${run.rates.map((r) => r.toFixed(1)).join(' / ')})  p50 ${cell.final.latency.p50.toFixed(1)} ms`,
+          `final  ${model} ${shapeOf(cell)} ${cell.final.imagesPerSec.toFixed(1).padStart(6)} img/s (${run.rates.map((r) => r.toFixed(1)).join(' / ')})  p50 ${cell.final.latency.p50.toFixed(1)} ms`,
         );
       }
     } finally {
@@ -120,15 +131,20 @@ export async function runGrid(ctx: BenchContext): Promise<{ grid: GridCell[]; be
   return { grid, best };
 }
 
+/** A grid cell's settings in words, for progress lines. */
+function shapeOf(c: { inflight: number; threads: number; modelThreads: number; batching: boolean }): string {
+  return `inflight ${c.inflight} threads ${c.threads} model threads ${c.modelThreads} batching ${c.batching ? 'on ' : 'off'}`;
+}
+
 /** One cell of the grid: a short closed loop with as many clients as images in flight (and its raw latencies). */
 async function measureCell(
   ctx: BenchContext,
   session: DetectorSession,
-  shape: { inflight: number; batching: boolean; threads: number },
+  shape: { inflight: number; batching: boolean; threads: number; modelThreads: number },
   params: DetectParams,
   durationMs: number,
 ): Promise<{ cell: GridCell; samples: number[] }> {
-  const { inflight, batching, threads } = shape;
+  const { inflight, batching, threads, modelThreads } = shape;
   const pipeline = new BarePipeline(session, { inflight, batching }, params, ctx.limits);
   let before = ctx.monitor.snapshot();
   let after = before;
@@ -152,6 +168,7 @@ async function measureCell(
     model: session.entry.name,
     inflight,
     threads,
+    modelThreads,
     batching,
     imagesPerSec: loop.ok / (loop.windowMs / 1000),
     latency: roundSummary(summarize(loop.latencies)),
@@ -175,11 +192,11 @@ export class BareRunner {
     private readonly best: readonly BestConfigs[],
   ) {}
 
-  private session(model: string, threads: number): Promise<DetectorSession> {
-    const key = `${model}:${threads}`;
+  private session(model: string, threads: number, modelThreads: number): Promise<DetectorSession> {
+    const key = `${model}:${threads}:${modelThreads}`;
     let session = this.sessions.get(key);
     if (!session) {
-      session = openSession(this.ctx, modelEntry(this.ctx, model), threads);
+      session = openSession(this.ctx, modelEntry(this.ctx, model), threads, BARE_MAX_BATCH, modelThreads);
       this.sessions.set(key, session);
     }
     return session;
@@ -190,7 +207,7 @@ export class BareRunner {
     const best = this.best.find((b) => b.model === model);
     if (!best) throw new Error(`no grid result for ${model}`);
     const settings = concurrency === 1 ? best.latency : best.throughput;
-    const session = await this.session(model, settings.threads);
+    const session = await this.session(model, settings.threads, settings.modelThreads);
     const pipeline = new BarePipeline(
       session,
       { inflight: settings.inflight, batching: settings.batching },
@@ -199,7 +216,7 @@ export class BareRunner {
     );
     const { point } = await measurePoint(
       ctx,
-      { mode: 'bare', model, concurrency, config: { inflight: settings.inflight, threads: settings.threads, batching: settings.batching } },
+      { mode: 'bare', model, concurrency, config: { inflight: settings.inflight, threads: settings.threads, modelThreads: settings.modelThreads, batching: settings.batching } },
       async () => {
         const photo = ctx.photos.next();
         const detections = await pipeline.detect(photo.bytes);

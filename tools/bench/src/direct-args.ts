@@ -3,6 +3,8 @@ export interface DirectModel {
   name: string;
   /** ONNX Runtime intra-op threads. */
   threads: number;
+  /** Model runs side by side. */
+  modelThreads: number;
   /** Images decoded/inferred at once; further requests wait their turn. */
   inflight: number;
 }
@@ -13,12 +15,12 @@ export interface DirectServerArgs {
   models: DirectModel[];
 }
 
-/** `name:threads:inflight` for each model, comma-separated (e.g. "yolox-nano:1:2,yolov8n-int8:2:2"). */
+/** `name:threads:inflight:modelThreads` for each model, comma-separated (e.g. "yolox-nano:1:4:2,yolov8n-int8:2:2:1"). */
 export function formatDirectModels(models: readonly DirectModel[]): string {
-  return models.map((m) => `${m.name}:${m.threads}:${m.inflight}`).join(',');
+  return models.map((m) => `${m.name}:${m.threads}:${m.inflight}:${m.modelThreads}`).join(',');
 }
 
-/** Parses the direct server's argv: --port N --repository DIR --models name:threads:inflight,... */
+/** Parses the direct server's argv: --port N --repository DIR --models name:threads:inflight:modelThreads,... */
 export function parseDirectArgs(argv: readonly string[]): DirectServerArgs {
   const value = (flag: string): string => {
     const i = argv.indexOf(flag);
@@ -31,10 +33,11 @@ export function parseDirectArgs(argv: readonly string[]): DirectServerArgs {
   const models = value('--models')
     .split(',')
     .map((spec) => {
-      const [name, threads, inflight] = spec.split(':');
-      const m = { name: name ?? '', threads: Number(threads), inflight: Number(inflight) };
-      if (!m.name || !Number.isInteger(m.threads) || m.threads < 0 || !Number.isInteger(m.inflight) || m.inflight < 1) {
-        throw new Error(`direct-server: --models takes name:threads:inflight, not "${spec}"`);
+      const [name, threads, inflight, modelThreads] = spec.split(':');
+      const m = { name: name ?? '', threads: Number(threads), inflight: Number(inflight), modelThreads: Number(modelThreads) };
+      const count = (n: number, min: number) => Number.isInteger(n) && n >= min;
+      if (!m.name || !count(m.threads, 0) || !count(m.inflight, 1) || !count(m.modelThreads, 1)) {
+        throw new Error(`direct-server: --models takes name:threads:inflight:modelThreads, not "${spec}"`);
       }
       return m;
     });

@@ -11,7 +11,7 @@ import { BarePipeline, defaultParams } from './pipeline';
 // and letterbox, infer, boxes, answer. No queue, no database, no cache, no batching. Images in
 // flight are bounded (the bare pipeline's best setting without batching) and the rest wait, so
 // 64 clients do not mean 64 decodes fighting over two cores.
-// Started by the benchmark: node -r @swc-node/register direct-server.ts --port N --repository DIR --models name:threads:inflight,...
+// Started by the benchmark: node -r @swc-node/register direct-server.ts --port N --repository DIR --models name:threads:inflight:modelThreads,...
 
 const args = parseDirectArgs(process.argv.slice(2));
 const defaults = buildConfig({});
@@ -29,6 +29,7 @@ async function main(): Promise<void> {
       interOpThreads: 0,
       warmupRuns: defaults.models.warmupRuns,
       maxBatchSize: 1,
+      modelThreads: m.modelThreads,
       sharedSlots: m.inflight,
     });
     pipelines.set(m.name, new BarePipeline(session, { inflight: m.inflight, batching: false }, defaultParams(entry, defaults.defaults), limits));

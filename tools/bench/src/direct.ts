@@ -8,13 +8,18 @@ import { HttpClient } from './http-client';
 import type { BestConfigs, Point } from './report';
 
 /** Settings the direct server gets when the bare grid did not run: one thread, two images in flight. */
-export const DIRECT_FALLBACK = { threads: 1, inflight: 2 } as const;
+export const DIRECT_FALLBACK = { threads: 1, inflight: 2, modelThreads: 1 } as const;
 
 /** The direct server's settings per model: the bare grid's best without batching. */
 export function directModels(models: readonly string[], best: readonly BestConfigs[]): DirectModel[] {
   return models.map((name) => {
     const b = best.find((x) => x.model === name)?.unbatched;
-    return { name, threads: b?.threads ?? DIRECT_FALLBACK.threads, inflight: b?.inflight ?? DIRECT_FALLBACK.inflight };
+    return {
+      name,
+      threads: b?.threads ?? DIRECT_FALLBACK.threads,
+      inflight: b?.inflight ?? DIRECT_FALLBACK.inflight,
+      modelThreads: b?.modelThreads ?? DIRECT_FALLBACK.modelThreads,
+    };
   });
 }
 
@@ -57,7 +62,7 @@ export class DirectRunner {
       throw e;
     }
     ctx.monitor.track('direct', child.pid);
-    ctx.progress(`direct server ready (${formatDirectModels(settings)}; name:threads:inflight)`);
+    ctx.progress(`direct server ready (${formatDirectModels(settings)}; name:threads:inflight:modelThreads)`);
     return runner;
   }
 

@@ -39,7 +39,10 @@ export interface Point {
 export interface GridCell {
   model: string;
   inflight: number;
+  /** ONNX Runtime intra-op threads per model thread. */
   threads: number;
+  /** Model runs side by side (sessions, each on a thread of its own). */
+  modelThreads: number;
   batching: boolean;
   imagesPerSec: number;
   latency: LatencySummary;

@@ -315,6 +315,7 @@ function describeConfig(config: ArgusConfig, extra: Record<string, string>): Rec
     WORKER_CONCURRENCY: config.worker.concurrency,
     MAX_BATCH_SIZE: config.models.maxBatchSize,
     BATCH_MAX_WAIT_MS: config.models.batchMaxWaitMs,
+    MODEL_THREADS: config.models.modelThreads,
     INTRA_OP_THREADS: config.models.intraOpThreads,
     INTER_OP_THREADS: config.models.interOpThreads,
     LOG_LEVEL: config.log.level,

@@ -28,15 +28,15 @@ export function formatSummary(r: BenchReport): string {
   for (const model of new Set(r.grid.map((g) => g.model))) {
     out.push('');
     out.push(`bare pipeline grid, ${model} (closed loop, clients = images in flight):`);
-    out.push('  inflight threads batching    img/s     p50     p99   cores  other  batch  | final round: img/s     p50');
+    out.push('  inflight threads model-threads batching    img/s     p50     p99   cores  other  batch  | final round: img/s     p50');
     for (const g of r.grid.filter((c) => c.model === model)) {
       out.push(
-        `  ${String(g.inflight).padEnd(8)} ${String(g.threads).padEnd(7)} ${(g.batching ? 'on' : 'off').padEnd(8)} ${f(g.imagesPerSec, 1, 8)} ${f(g.latency.p50)} ${f(g.latency.p99)} ${f(g.cpuCores, 2)} ${f(g.otherCores, 2, 6)} ${g.meanBatch !== undefined ? g.meanBatch.toFixed(2).padStart(6) : '      '}  |${g.final ? `${f(g.final.imagesPerSec, 1, 19)} ${f(g.final.latency.p50)}` : ''}`,
+        `  ${String(g.inflight).padEnd(8)} ${String(g.threads).padEnd(7)} ${String(g.modelThreads).padEnd(13)} ${(g.batching ? 'on' : 'off').padEnd(8)} ${f(g.imagesPerSec, 1, 8)} ${f(g.latency.p50)} ${f(g.latency.p99)} ${f(g.cpuCores, 2)} ${f(g.otherCores, 2, 6)} ${g.meanBatch !== undefined ? g.meanBatch.toFixed(2).padStart(6) : '      '}  |${g.final ? `${f(g.final.imagesPerSec, 1, 19)} ${f(g.final.latency.p50)}` : ''}`,
       );
     }
     const b = r.best.find((x) => x.model === model);
     if (b) {
-      const d = (g: typeof b.throughput) => `inflight ${g.inflight}, threads ${g.threads}, batching ${g.batching ? 'on' : 'off'}`;
+      const d = (g: typeof b.throughput) => `inflight ${g.inflight}, threads ${g.threads}, model threads ${g.modelThreads}, batching ${g.batching ? 'on' : 'off'}`;
       const rate = (g: typeof b.throughput) => (g.final ?? g).imagesPerSec;
       const p50 = (g: typeof b.throughput) => (g.final ?? g).latency.p50;
       out.push(`  best throughput: ${d(b.throughput)} (${rate(b.throughput).toFixed(1)} img/s) -> bare points at c > 1`);

@@ -427,7 +427,7 @@ describe.each(OVERLAYS)('k8s/overlays/%s', (overlay: Overlay) => {
       expect(config.models.executionProviders).toEqual(['cpu']);
       expect(Object.keys(c.resources?.limits ?? {}).filter((k) => k.startsWith('nvidia.com/'))).toEqual([]);
       expect(config.models.intraOpThreads).toBeGreaterThan(0);
-      expect(config.models.intraOpThreads).toBeLessThanOrEqual(cpuCores(c.resources?.limits?.cpu));
+      expect(config.models.modelThreads * config.models.intraOpThreads).toBeLessThanOrEqual(cpuCores(c.resources?.limits?.cpu));
     });
   }
 

@@ -48,6 +48,19 @@ describe(Batcher.name, () => {
     expect(outputs.map((o) => o.batchSize)).toEqual([1, 3, 3, 3, 2, 2]);
   });
 
+  it('keeps as many runs going as the model has threads, batching only what waits beyond them', async () => {
+    const model = controllableRun();
+    const batcher = new Batcher(model.run, { maxBatchSize: 8, maxWaitMs: 0, runsInFlight: 2 });
+    const slots = [1, 2, 3, 4].map((v) => batcher.infer(tensor(v)));
+    expect(model.batches).toEqual([1, 1]); // two lone images, side by side
+    expect(model.inFlight).toBe(2);
+    await model.finishNext();
+    expect(model.batches).toEqual([1, 1, 2]); // a thread came free: what waited goes as one batch
+    await model.finishNext();
+    await model.finishNext();
+    expect((await Promise.all(slots)).map((o) => o.output[0])).toEqual([2, 4, 6, 8]);
+  });
+
   it('waits up to maxWaitMs for company when asked to, then runs what it has', async () => {
     jest.useFakeTimers();
     try {

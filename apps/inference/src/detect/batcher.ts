@@ -13,6 +13,8 @@ export interface BatcherOptions {
   maxBatchSize: number;
   /** How long a ready image may wait for company while the model is idle. 0: never. */
   maxWaitMs: number;
+  /** Model runs at once (default 1): as many as the model has threads. */
+  runsInFlight?: number;
 }
 
 interface Pending<I> {
@@ -30,7 +32,7 @@ interface Pending<I> {
  */
 export class Batcher<I = Float32Array> {
   private readonly pending: Pending<I>[] = [];
-  private running = false;
+  private running = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -53,7 +55,7 @@ export class Batcher<I = Float32Array> {
   }
 
   private schedule(): void {
-    if (this.running) return; // the running batch drains the rest when it ends
+    if (this.running >= (this.options.runsInFlight ?? 1)) return; // a running batch drains the rest when it ends
     if (this.pending.length >= this.options.maxBatchSize || this.options.maxWaitMs <= 0) {
       this.start();
       return;
@@ -66,8 +68,8 @@ export class Batcher<I = Float32Array> {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.running || this.pending.length === 0) return;
-    this.running = true;
+    if (this.running >= (this.options.runsInFlight ?? 1) || this.pending.length === 0) return;
+    this.running++;
     const batch = this.pending.splice(0, this.options.maxBatchSize);
     void this.execute(batch);
   }
@@ -86,7 +88,7 @@ export class Batcher<I = Float32Array> {
     } catch (error) {
       for (const p of batch) p.reject(error);
     } finally {
-      this.running = false;
+      this.running--;
       if (this.pending.length > 0) this.schedule();
     }
   }

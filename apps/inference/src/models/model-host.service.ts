@@ -55,6 +55,7 @@ export class ModelHost implements OnApplicationShutdown {
         thread: options.thread,
         warmupRuns: options.warmupRuns,
         maxBatchSize: options.maxBatchSize,
+        modelThreads: options.modelThreads,
         // Every job the worker holds may be for this model, each with one image in flight.
         sharedSlots: this.config.worker.concurrency,
       });
@@ -65,7 +66,7 @@ export class ModelHost implements OnApplicationShutdown {
         process.exit(70);
       });
       const info: ModelInfo = { ...session.info(), updatedAt: new Date().toISOString() };
-      const batcher = new Batcher<ImageSlot>((slots) => session.runSlots(slots), { maxBatchSize: session.maxBatchSize, maxWaitMs: options.batchMaxWaitMs }, (size) =>
+      const batcher = new Batcher<ImageSlot>((slots) => session.runSlots(slots), { maxBatchSize: session.maxBatchSize, maxWaitMs: options.batchMaxWaitMs, runsInFlight: session.modelThreads }, (size) =>
         this.metrics.batchSize.observe({ model: entry.name }, size),
       );
       this.models.set(entry.name, { session, batcher, info });
