@@ -116,6 +116,18 @@ describe(RunnerPool.name, () => {
   }
   const settle = () => new Promise((resolve) => setImmediate(resolve));
 
+  it('gives a lone call the runner used last, so one thread stays warm at low load', async () => {
+    const { runners, calls } = fakes(2);
+    const pool = new RunnerPool(runners);
+    for (let i = 0; i < 3; i++) {
+      const run = pool.run('i', 'o', new Float32Array(1), [1], false);
+      await settle();
+      calls[i]?.finish();
+      await run;
+    }
+    expect(calls.map((c) => c.runner)).toEqual([0, 0, 0]);
+  });
+
   it('gives each call an idle runner, and queues calls in arrival order while all are busy', async () => {
     const { runners, calls } = fakes(2);
     const pool = new RunnerPool(runners);
