@@ -16,12 +16,14 @@ describe(parseResultsEntry.name, () => {
 
   it('calls an entry unreadable, with the reason, when it is not what the scripts write', () => {
     const r = record('a'.repeat(64));
-    const message = { kind: 'completed', workKey: r.workKey, jobId: 'j', result, attempts: 1 };
+    const meta = JSON.stringify({ workKey: r.workKey, jobId: 'j', attempts: 1 });
+    const ok = JSON.stringify({ ok: true, result });
     for (const [fields, reason] of [
-      [['kind', 'completed', 'message', '{not json', 'records', '[]'], /JSON/],
-      [['kind', 'failed', 'message', JSON.stringify(message), 'records', '[]', 'missing', '[]'], /kind failed but holds a completed/],
-      [['kind', 'completed', 'message', JSON.stringify(message), 'records', '[{"id":1}]'], /.+/],
-      [['kind', 'cached', 'workKey', r.workKey, 'outcome', JSON.stringify({ ok: true, result }), 'records', '[]'], /names 0 requests/],
+      [['kind', 'completed', 'meta', meta, 'outcome', '{not json', 'records', '[]'], /JSON/],
+      [['kind', 'failed', 'meta', meta, 'outcome', ok, 'records', '[]', 'missing', '[]'], /kind failed but holds a completed outcome/],
+      [['kind', 'completed', 'meta', meta, 'outcome', ok, 'records', '[{"id":1}]'], /.+/],
+      [['kind', 'completed', 'meta', '{}', 'outcome', ok, 'records', '[]'], /.+/],
+      [['kind', 'cached', 'workKey', r.workKey, 'outcome', ok, 'records', '[]'], /names 0 requests/],
     ] as const) {
       const entry = parseResultsEntry('1-0', fields);
       expect(isResultsEntry(entry)).toBe(false);
@@ -59,7 +61,7 @@ describe(ResultsStreamConsumer.name, () => {
   async function produce(s: ArgusStore): Promise<RequestRecord> {
     const r = record('b'.repeat(64));
     await s.admit(r, Buffer.from('img'));
-    await s.endWork(r, r.id, { kind: 'completed', workKey: r.workKey, jobId: r.id, result, attempts: 1 }, null);
+    await s.endWork(r, r.id, { jobId: r.id, attempts: 1, outcome: { ok: true, result } }, false);
     return r;
   }
 
@@ -106,14 +108,14 @@ describe(ResultsStreamConsumer.name, () => {
   it('moves an entry that can never be persisted to the dead-letter stream, with the reason', async () => {
     const { s, a } = fresh();
     await a.ensureGroup();
-    await redis.xadd(s.keys.resultsStream(), '*', 'kind', 'completed', 'message', 'garbage', 'records', '[]');
+    await redis.xadd(s.keys.resultsStream(), '*', 'kind', 'completed', 'meta', 'garbage', 'outcome', 'garbage', 'records', '[]');
     const [bad] = await a.read(10, 10, false);
     expect(bad && !isResultsEntry(bad)).toBe(true);
     if (!bad || isResultsEntry(bad)) return;
     await a.deadLetter(bad.id, bad.reason, bad.fields);
     expect(await resultsBacklog(redis, s.keys)).toEqual({ waiting: 0, active: 0, dead: 1 });
     const [[, fields] = ['', []]] = await redis.xrange(s.keys.resultsDead(), '-', '+');
-    expect(fields).toEqual(expect.arrayContaining(['entry', bad.id, 'reason', bad.reason, 'message', 'garbage']));
+    expect(fields).toEqual(expect.arrayContaining(['entry', bad.id, 'reason', bad.reason, 'meta', 'garbage']));
     expect(await redis.xinfo('GROUPS', s.keys.resultsStream())).toEqual([expect.arrayContaining(['name', RESULTS_GROUP, 'pending', 0])]);
   });
 

@@ -35,6 +35,7 @@ export interface UnreadableEntry {
 }
 
 const RecordsSchema = z.array(RequestRecordSchema);
+const MetaSchema = z.object({ workKey: z.string(), jobId: z.string(), attempts: z.number().int(), failedAt: z.string().optional() });
 const MissingSchema = z.array(z.string());
 const OutcomeSchema = z.union([
   z.object({ ok: z.literal(true), result: z.unknown() }),
@@ -43,18 +44,18 @@ const OutcomeSchema = z.union([
 
 /**
  * Reads one entry as written by argusAdmit (kind cached: the outcome and the hit's record) or
- * argusEndWork (kind completed or failed: the message and the attached requests' records).
- * Pure; anything else is unreadable, with the reason.
+ * argusEndWork (kind completed or failed: the end's meta, the outcome and the attached requests'
+ * records) as a results message. Pure; anything else is unreadable, with the reason.
  */
 export function parseResultsEntry(id: string, flat: readonly string[], deliveries = 1): ResultsEntry | UnreadableEntry {
   const fields: Record<string, string> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
   try {
     const records = RecordsSchema.parse(JSON.parse(fields['records'] ?? 'null'));
+    const outcome = OutcomeSchema.parse(JSON.parse(fields['outcome'] ?? 'null')) as Outcome;
     let message: ResultJob;
     let missing: string[] = [];
     if (fields['kind'] === 'cached') {
-      const outcome = OutcomeSchema.parse(JSON.parse(fields['outcome'] ?? 'null')) as Outcome;
       const record = records[0];
       if (!record || records.length !== 1) throw new Error(`a cache hit names ${records.length} requests, not 1`);
       message = ResultJobSchema.parse({
@@ -64,8 +65,14 @@ export function parseResultsEntry(id: string, flat: readonly string[], deliverie
         ...(outcome.ok ? { result: outcome.result } : { error: outcome.error }),
       });
     } else {
-      message = ResultJobSchema.parse(JSON.parse(fields['message'] ?? 'null'));
-      if (message.kind !== fields['kind']) throw new Error(`the entry says kind ${fields['kind']} but holds a ${message.kind} message`);
+      const meta = MetaSchema.parse(JSON.parse(fields['meta'] ?? 'null'));
+      const kind = outcome.ok ? 'completed' : 'failed';
+      if (fields['kind'] !== kind) throw new Error(`the entry says kind ${fields['kind']} but holds a ${kind} outcome`);
+      message = ResultJobSchema.parse(
+        outcome.ok
+          ? { kind, workKey: meta.workKey, jobId: meta.jobId, attempts: meta.attempts, result: outcome.result }
+          : { kind, workKey: meta.workKey, jobId: meta.jobId, attempts: meta.attempts, error: outcome.error, failedAt: meta.failedAt },
+      );
       missing = MissingSchema.parse(JSON.parse(fields['missing'] ?? '[]'));
     }
     return { id, message, records, missing, deliveries, fields };

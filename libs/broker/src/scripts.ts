@@ -49,19 +49,20 @@ const SCRIPTS = {
       return 1`,
   },
   /**
-   * Ends a piece of work, in one step: stores its outcome (unless ARGV[1] is empty), releases the
-   * job's hold on the image, and hands every request attached to the work to apps/results as one
-   * message on the results stream, with their records (the set is emptied: a request attaches
-   * only while no outcome is stored, so after this it is complete). Runs before the job is
-   * marked finished in BullMQ. Returns how many requests were handed over.
+   * Ends a piece of work, in one step: stores its outcome (for ARGV[2] seconds; 0: not at all),
+   * releases the job's hold on the image, and hands every request attached to the work to
+   * apps/results as one message on the results stream: the end (kind, meta: job id, attempts...),
+   * the outcome and the requests' records (the set is emptied: a request attaches only while no
+   * outcome is stored, so after this it is complete). The outcome crosses the network once and
+   * serves both. Runs before the job is marked finished in BullMQ. Returns how many requests were
+   * handed over.
    * KEYS: outcome, image, holders, attached, results stream.
-   * ARGV: outcome JSON or '', outcome TTL s, holder, retention s, message kind, message JSON,
-   * request key prefix.
+   * ARGV: outcome JSON, outcome TTL s, holder, retention s, kind, meta JSON, request key prefix.
    */
   argusEndWork: {
     keys: 5,
     lua: `
-      if ARGV[1] ~= '' then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
+      if tonumber(ARGV[2]) > 0 then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
       redis.call('SREM', KEYS[3], ARGV[3])
       if redis.call('SCARD', KEYS[3]) == 0 then
         if tonumber(ARGV[4]) > 0 then redis.call('EXPIRE', KEYS[2], ARGV[4]) else redis.call('DEL', KEYS[2]) end
@@ -75,7 +76,7 @@ const SCRIPTS = {
       end
       local lost = '[]'
       if #missing > 0 then lost = cjson.encode(missing) end
-      redis.call('XADD', KEYS[5], '*', 'kind', ARGV[5], 'message', ARGV[6], 'records', '[' .. table.concat(records, ',') .. ']', 'missing', lost)
+      redis.call('XADD', KEYS[5], '*', 'kind', ARGV[5], 'meta', ARGV[6], 'outcome', ARGV[1], 'records', '[' .. table.concat(records, ',') .. ']', 'missing', lost)
       redis.call('DEL', KEYS[4])
       return #ids`,
   },

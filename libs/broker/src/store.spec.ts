@@ -31,7 +31,7 @@ describe(ArgusStore.name, () => {
     const raw = await redis.xrange(store.keys.resultsStream(), '-', '+');
     return raw.map(([id, fields]) => parseResultsEntry(id, fields));
   }
-  const completed = (r: RequestRecord) => ({ kind: 'completed', workKey: r.workKey, jobId: r.id, result, attempts: 1 }) as const;
+  const completed = (r: RequestRecord) => ({ jobId: r.id, attempts: 1, outcome: { ok: true, result } }) as const;
 
   it('attaches requests to unfinished work, then hands them all over with its end, and answers later ones from the outcome', async () => {
     const first = record('1'.repeat(64));
@@ -41,14 +41,14 @@ describe(ArgusStore.name, () => {
     expect((await store.attachedRequests(first.workKey)).sort()).toEqual([first.id, second.id].sort());
     await redis.del(store.keys.resultsStream());
 
-    expect(await store.endWork(first, first.id, completed(first), { outcome: { ok: true, result } })).toBe(2);
+    expect(await store.endWork(first, first.id, completed(first), true)).toBe(2);
     const [ended] = await stream();
-    expect(ended && isResultsEntry(ended) && ended.message).toEqual(completed(first));
+    expect(ended && isResultsEntry(ended) && ended.message).toEqual({ kind: 'completed', workKey: first.workKey, jobId: first.id, result, attempts: 1 });
     expect(ended && isResultsEntry(ended) && ended.records.map((r) => r.id).sort()).toEqual([first.id, second.id].sort());
     expect(await store.attachedRequests(first.workKey)).toEqual([]);
 
     // Ending it again (a retried job) hands over nobody and sends nothing.
-    expect(await store.endWork(first, first.id, completed(first), { outcome: { ok: true, result } })).toBe(0);
+    expect(await store.endWork(first, first.id, completed(first), true)).toBe(0);
     expect(await stream()).toHaveLength(1);
 
     const third = record('1'.repeat(64));
@@ -69,7 +69,7 @@ describe(ArgusStore.name, () => {
     await store.admit(gone, Buffer.from('x'));
     await redis.del(store.keys.request(gone.id));
     await redis.del(store.keys.resultsStream());
-    await store.endWork(r, r.id, completed(r), null);
+    await store.endWork(r, r.id, completed(r), false);
     const [entry] = await stream();
     expect(entry && isResultsEntry(entry) && { records: entry.records.map((x) => x.id), missing: entry.missing }).toEqual({ records: [r.id], missing: [gone.id] });
     // Nothing was remembered as the outcome.
@@ -83,7 +83,7 @@ describe(ArgusStore.name, () => {
     expect(await store.getRequest(r.id)).toMatchObject({ jobId: r.id, cached: false });
     expect(await store.jobInputs(r.workKey, r.sha256)).toEqual({ outcome: null, image: Buffer.from([7, 8, 9]) });
 
-    await store.endWork(r, r.id, completed(r), { outcome: { ok: true, result } });
+    await store.endWork(r, r.id, completed(r), true);
     expect(await store.jobInputs(r.workKey, r.sha256)).toEqual({ outcome: { ok: true, result }, image: Buffer.from([7, 8, 9]) });
     // A hit notes no job and holds no image.
     const hit = record('4'.repeat(64));
@@ -100,7 +100,7 @@ describe(ArgusStore.name, () => {
     await store.releaseImage(a.sha256, a.id);
     await store.releaseImage(a.sha256, a.id); // a retried job releases twice: harmless
     expect(await redis.ttl(store.keys.image(a.sha256))).toBeGreaterThan(retention.imageRetentionSeconds);
-    await store.endWork(b, b.id, completed(b), { outcome: { ok: true, result } });
+    await store.endWork(b, b.id, completed(b), true);
     const ttl = await redis.ttl(store.keys.image(a.sha256));
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(retention.imageRetentionSeconds);
@@ -110,9 +110,14 @@ describe(ArgusStore.name, () => {
   it('remembers a failure for the time it is given', async () => {
     const r = record('3'.repeat(64));
     const error = { code: 'corrupt_image', message: 'bad' } as const;
-    await store.endWork(r, r.id, { kind: 'failed', workKey: r.workKey, jobId: r.id, error, attempts: 1, failedAt: new Date().toISOString() }, { outcome: { ok: false, error }, ttlSeconds: 7 });
+    const failedAt = new Date().toISOString();
+    await redis.del(store.keys.resultsStream());
+    await store.admit(r, Buffer.from('x'));
+    await store.endWork(r, r.id, { jobId: r.id, attempts: 2, outcome: { ok: false, error }, failedAt }, 7);
     expect(await store.getOutcome(r.workKey)).toEqual({ ok: false, error });
     expect(await redis.ttl(store.keys.outcome(r.workKey))).toBeLessThanOrEqual(7);
+    const [entry] = await stream();
+    expect(entry && isResultsEntry(entry) && entry.message).toEqual({ kind: 'failed', workKey: r.workKey, jobId: r.id, error, attempts: 2, failedAt });
   });
 
   it('gives an Idempotency-Key to the first request and names it to the next', async () => {

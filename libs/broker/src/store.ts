@@ -1,7 +1,5 @@
 import {
-  type CompletedResultJob,
   type ErrorInfo,
-  type FailedResultJob,
   type InferenceResult,
   type ModelInfo,
   ModelInfoSchema,
@@ -14,6 +12,24 @@ import { runScript } from './scripts';
 
 /** The finished outcome of a piece of work, as cached under its work key. */
 export type Outcome = { ok: true; result: InferenceResult } | { ok: false; error: ErrorInfo };
+
+/** How a job ended a piece of work (see {@link ArgusStore.endWork}). */
+export interface WorkEnd {
+  jobId: string;
+  /** Attempts the job made, this one included. */
+  attempts: number;
+  outcome: Outcome;
+  /** When it failed (failures; default now). */
+  failedAt?: string;
+}
+
+/** The end's details that travel beside the outcome on the results stream. */
+export interface EndMeta {
+  workKey: string;
+  jobId: string;
+  attempts: number;
+  failedAt?: string;
+}
 
 export interface RetentionOptions {
   /** How long an outcome answers identical requests. */
@@ -107,19 +123,17 @@ export class ArgusStore {
   }
 
   /**
-   * Ends a piece of work, atomically: stores `remember.outcome` as the work's outcome for
-   * `remember.ttlSeconds` (default: CACHE_TTL_SECONDS for a result, NEGATIVE_CACHE_TTL_SECONDS for
-   * a failure; null: store nothing, e.g. a missed deadline says nothing about the work), releases the job's hold on the image, and hands every request attached to the work to
-   * apps/results in one message on the results stream. Safe to repeat: a second call finds no
-   * request attached and sends nothing. Returns how many requests were handed over.
+   * Ends a piece of work, atomically: stores its outcome when `remember` says so (true: for
+   * CACHE_TTL_SECONDS, or NEGATIVE_CACHE_TTL_SECONDS for a failure; a number of seconds; false:
+   * not at all, e.g. a missed deadline says nothing about the work), releases the job's hold on
+   * the image, and hands every request attached to the work to apps/results in one message on
+   * the results stream. Safe to repeat: a second call finds no request attached and sends
+   * nothing. Returns how many requests were handed over.
    */
-  async endWork(
-    work: { workKey: string; sha256: string },
-    holder: string,
-    message: CompletedResultJob | FailedResultJob,
-    remember: { outcome: Outcome; ttlSeconds?: number } | null,
-  ): Promise<number> {
-    const ttl = remember ? (remember.ttlSeconds ?? (remember.outcome.ok ? this.retention.cacheTtlSeconds : this.retention.negativeCacheTtlSeconds)) : 0;
+  async endWork(work: { workKey: string; sha256: string }, holder: string, end: WorkEnd, remember: boolean | number): Promise<number> {
+    const { outcome } = end;
+    const ttl = remember === false ? 0 : remember === true ? (outcome.ok ? this.retention.cacheTtlSeconds : this.retention.negativeCacheTtlSeconds) : remember;
+    const meta: EndMeta = { workKey: work.workKey, jobId: end.jobId, attempts: end.attempts, ...(outcome.ok ? {} : { failedAt: end.failedAt ?? new Date().toISOString() }) };
     const reply = await runScript(
       this.redis,
       'argusEndWork',
@@ -130,15 +144,7 @@ export class ArgusStore {
         this.keys.attached(work.workKey),
         this.keys.resultsStream(),
       ],
-      [
-        remember ? JSON.stringify(remember.outcome) : '',
-        ttl,
-        holder,
-        this.retention.imageRetentionSeconds,
-        message.kind,
-        JSON.stringify(message),
-        this.keys.requestPrefix(),
-      ],
+      [JSON.stringify(outcome), ttl, holder, this.retention.imageRetentionSeconds, outcome.ok ? 'completed' : 'failed', JSON.stringify(meta), this.keys.requestPrefix()],
     );
     return Number(reply);
   }

@@ -39,7 +39,7 @@ export class DetectService {
     if (prior) {
       if (!prior.ok) throw new JobFailure(prior.error.code, prior.error.message);
       // Requests that attached after that job ended are persisted with its result.
-      await this.store.endWork(job, context.jobId, { kind: 'completed', workKey: job.workKey, jobId: context.jobId, result: prior.result, attempts: context.attempt }, null);
+      await this.store.endWork(job, context.jobId, { jobId: context.jobId, attempts: context.attempt, outcome: prior }, false);
       return prior.result;
     }
     if (job.deadline !== undefined && Date.now() > job.deadline) {
@@ -95,7 +95,7 @@ export class DetectService {
     };
 
     // The outcome, the image's release and the message to apps/results, in one step.
-    await this.store.endWork(job, context.jobId, { kind: 'completed', workKey: job.workKey, jobId: context.jobId, result, attempts: context.attempt }, { outcome: { ok: true, result } });
+    await this.store.endWork(job, context.jobId, { jobId: context.jobId, attempts: context.attempt, outcome: { ok: true, result } }, true);
 
     this.metrics.observeStage('queue_wait', queueWait, name, version);
     this.metrics.observeStage('fetch', fetchMs, name, version);
@@ -111,11 +111,10 @@ export class DetectService {
    * in flight get it too) and goes to apps/results, which persists it for every attached request.
    */
   async fail(job: Pick<DetectJob, 'workKey' | 'sha256'>, context: JobContext, error: ErrorInfo, remember: boolean): Promise<void> {
-    const message = { kind: 'failed', workKey: job.workKey, jobId: context.jobId, error, attempts: context.attempt, failedAt: new Date().toISOString() } as const;
     // A missed deadline says nothing about the work: it is not stored as the work's outcome, so
     // identical requests without a deadline run it. Waiters hear the failure from the job's event.
-    const outcome = error.code === 'deadline_exceeded' ? null : { outcome: { ok: false, error } as const, ttlSeconds: remember ? this.config.retention.negativeCacheTtlSeconds : 30 };
-    await this.store.endWork(job, context.jobId, message, outcome);
+    const ttl = error.code === 'deadline_exceeded' ? false : remember ? this.config.retention.negativeCacheTtlSeconds : 30;
+    await this.store.endWork(job, context.jobId, { jobId: context.jobId, attempts: context.attempt, outcome: { ok: false, error } }, ttl);
   }
 }
 

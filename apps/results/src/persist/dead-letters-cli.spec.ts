@@ -30,7 +30,7 @@ describe(runDeadLettersCli.name, () => {
     expect(await cli('list')).toMatchObject({ code: 0, out: [], err: ['no dead letters'] });
     const r = testRequestRecord('c'.repeat(64));
     await store.admit(r, Buffer.from('img'));
-    await store.endWork(r, r.id, { kind: 'failed', workKey: r.workKey, jobId: r.id, error: { code: 'corrupt_image', message: 'bad' }, attempts: 1, failedAt: new Date().toISOString() }, null);
+    await store.endWork(r, r.id, { jobId: r.id, attempts: 1, outcome: { ok: false, error: { code: 'corrupt_image', message: 'bad' } } }, false);
     const [[id, fields] = ['', []]] = await redis.xrange(store.keys.resultsStream(), '-', '+');
     await redis.xgroup('CREATE', store.keys.resultsStream(), RESULTS_GROUP, '0');
     await redis.multi().xadd(store.keys.resultsDead(), '*', 'entry', id, 'reason', 'failed 25 times: no table', ...fields).xdel(store.keys.resultsStream(), id).exec();

@@ -63,15 +63,8 @@ export class Reconciler implements OnModuleInit, OnApplicationShutdown {
         const handed = await this.store.endWork(
           data.data,
           jobId,
-          {
-            kind: 'failed',
-            workKey: data.data.workKey,
-            jobId,
-            error: decodeFailure(job.failedReason),
-            attempts: job.attemptsMade,
-            failedAt: new Date(job.finishedOn ?? Date.now()).toISOString(),
-          },
-          null,
+          { jobId, attempts: job.attemptsMade, outcome: { ok: false, error: decodeFailure(job.failedReason) }, failedAt: new Date(job.finishedOn ?? Date.now()).toISOString() },
+          false,
         );
         if (handed > 0) this.logger.warn({ msg: 'persisted requests of a failed job its worker did not end', jobId, requests: handed });
         count += 1;

@@ -72,9 +72,9 @@ describe(ResultsConsumer.name, () => {
     const b = record('1'.repeat(64));
     const c = record('2'.repeat(64));
     for (const r of [a, b, c]) await store.admit(r, Buffer.from('img'));
-    await store.endWork(a, a.id, { kind: 'completed', workKey: a.workKey, jobId: a.id, result, attempts: 1 }, { outcome: { ok: true, result } });
+    await store.endWork(a, a.id, { jobId: a.id, attempts: 1, outcome: { ok: true, result } }, true);
     const error = { code: 'corrupt_image', message: 'bad' } as const;
-    await store.endWork(c, c.id, { kind: 'failed', workKey: c.workKey, jobId: c.id, error, attempts: 1, failedAt: new Date().toISOString() }, null);
+    await store.endWork(c, c.id, { jobId: c.id, attempts: 1, outcome: { ok: false, error } }, false);
     const hit = record('1'.repeat(64));
     expect(await store.admit(hit, Buffer.from('img'))).toEqual({ ok: true, result });
 
@@ -95,7 +95,7 @@ describe(ResultsConsumer.name, () => {
   it('persists a message delivered twice only once', async () => {
     const r = record('3'.repeat(64));
     await store.admit(r, Buffer.from('img'));
-    await store.endWork(r, r.id, { kind: 'completed', workKey: r.workKey, jobId: r.id, result, attempts: 1 }, null);
+    await store.endWork(r, r.id, { jobId: r.id, attempts: 1, outcome: { ok: true, result } }, false);
     // The same message again, as after a crash between the INSERT and the acknowledgement.
     const [[, fields] = ['', []]] = await redis.xrange(store.keys.resultsStream(), '-', '+');
     await redis.xadd(store.keys.resultsStream(), '*', ...fields);
@@ -108,8 +108,8 @@ describe(ResultsConsumer.name, () => {
     const good = record('4'.repeat(64));
     const poison = record('5'.repeat(64), 'not-a-uuid'); // Postgres refuses the id, every time
     for (const r of [good, poison]) await store.admit(r, Buffer.from('img'));
-    await redis.xadd(store.keys.resultsStream(), '*', 'kind', 'completed', 'message', '{"garbage":', 'records', '[]');
-    for (const r of [poison, good]) await store.endWork(r, r.id, { kind: 'completed', workKey: r.workKey, jobId: r.id, result, attempts: 1 }, null);
+    await redis.xadd(store.keys.resultsStream(), '*', 'kind', 'completed', 'meta', '{"garbage":', 'outcome', '{}', 'records', '[]');
+    for (const r of [poison, good]) await store.endWork(r, r.id, { jobId: r.id, attempts: 1, outcome: { ok: true, result } }, false);
 
     start();
     await eventually(async () => (await rows([good.id])).length === 1, 'the good row');
@@ -124,7 +124,7 @@ describe(ResultsConsumer.name, () => {
   it('reads nothing while the database watch says Postgres is away, and persists what waited once it is back', async () => {
     const r = record('6'.repeat(64));
     await store.admit(r, Buffer.from('img'));
-    await store.endWork(r, r.id, { kind: 'completed', workKey: r.workKey, jobId: r.id, result, attempts: 1 }, null);
+    await store.endWork(r, r.id, { jobId: r.id, attempts: 1, outcome: { ok: true, result } }, false);
     const metrics = new Metrics('results-test');
     const watch = new DatabaseWatch(dataSource);
     Object.defineProperty(watch, 'up', { get: () => up, configurable: true });
