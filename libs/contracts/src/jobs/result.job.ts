@@ -3,7 +3,7 @@ import { ErrorInfoSchema } from '../errors';
 import { InferenceResultSchema } from '../detection';
 
 /**
- * Messages on the results queue. apps/results turns each into rows, one per request:
+ * Messages on the results stream (ADR 0011). apps/results turns each into rows, one per request:
  * - completed: inference finished for a work key; every request attached to it gets the result;
  * - failed: the work failed for good; every attached request is persisted as failed with the reason;
  * - cached: one request was answered from the cache at the gateway.
