@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { testModelRepository, workspaceRoot } from './paths';
@@ -11,15 +11,35 @@ export type AppName = 'api-gateway' | 'inference' | 'results';
 
 /** A free TCP port on localhost. */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
+  const [port] = await freePorts(1);
+  return port as number;
+}
+
+/**
+ * `n` distinct free TCP ports on 127.0.0.1. All are held open until every one is chosen: asked one
+ * after another, the system may hand out a port it has just given back, and two apps of one
+ * stack would then share a port (the second fails to start while the first answers its probes).
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<Server>((resolve, reject) => {
+          const server = createServer();
+          server.unref();
+          server.on('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => {
+    const address = server.address();
+    if (typeof address !== 'object' || !address) throw new Error('no port');
+    return address.port;
   });
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
 }
 
 /** Polls `url` until it answers 200 (or throws after `timeoutMs`, with what it last saw). */
@@ -76,7 +96,8 @@ export interface Stack {
 export async function startStack(options: StackOptions): Promise<Stack> {
   const redisTest = await redisForTest(options.label, options.redisUrl);
   const schemaTest = await schemaForTest(options.label, options.databaseUrl);
-  const ports = { 'api-gateway': await freePort(), inference: await freePort(), results: await freePort(), rpc: await freePort() };
+  const [gateway, inference, results, rpc] = (await freePorts(4)) as [number, number, number, number];
+  const ports = { 'api-gateway': gateway, inference, results, rpc };
   const apiKey = `test-${randomBytes(16).toString('hex')}`;
   const env: Record<string, string> = {
     NODE_ENV: 'test',
