@@ -61,46 +61,50 @@ describe('failures: corrupt images, transient faults, a killed worker', () => {
     // With 2 s locks and a busy two-core machine, lock renewal must still keep up: no job may be
     // declared stalled while its worker is alive.
     const { stalled, close } = await watchStalled(stack);
-    const saw = photo('saw-2725x2225.jpg');
-    const ids: string[] = [];
-    for (let i = 0; i < 50; i++) {
-      const res = await upload(stack, saw, { confidence: (0.3 + i * 0.001).toFixed(3) });
-      expect([200, 202]).toContain(res.status);
-      ids.push(String(res.body['id']));
-    }
-    // kill the worker while it is in the middle of the backlog
-    await eventually(async () => {
-      const r = await stack.query(`SELECT count(*)::int AS n FROM "${stack.schema}".detections WHERE id = ANY($1)`, [ids]);
-      return (r.rows[0] as { n: number }).n >= 3 ? true : undefined;
-    });
-    expect(stalled).toEqual([]);
-    // In flight, precisely: jobs held by the worker at the moment it dies, and more still waiting.
     const queue = new Queue(QueueName.Detect, { connection: stack.redis, prefix: stack.prefix });
-    const held = await eventually(async () => {
-      const active = await queue.getActive();
-      return active.length >= 2 ? active.map((j) => String(j.id)) : undefined;
-    }, 20000, 5);
-    await stack.stopApp('inference', 'SIGKILL');
-    const orphaned: string[] = [];
-    for (const id of held) if ((await queue.getJob(id).then((j) => j?.getState())) === 'active') orphaned.push(id);
-    expect(orphaned.length).toBeGreaterThan(0);
-    expect(await queue.getJobCountByTypes('wait', 'prioritized')).toBeGreaterThan(0);
-    const persistedAtKill = await stack.query(`SELECT count(*)::int AS n FROM "${stack.schema}".detections WHERE id = ANY($1)`, [ids]);
-    expect((persistedAtKill.rows[0] as { n: number }).n).toBeLessThan(ids.length);
-    await stack.startApp('inference');
+    try {
+      const saw = photo('saw-2725x2225.jpg');
+      const ids: string[] = [];
+      for (let i = 0; i < 50; i++) {
+        const res = await upload(stack, saw, { confidence: (0.3 + i * 0.001).toFixed(3) });
+        expect([200, 202]).toContain(res.status);
+        ids.push(String(res.body['id']));
+      }
+      // kill the worker while it is in the middle of the backlog
+      await eventually(async () => {
+        const r = await stack.query(`SELECT count(*)::int AS n FROM "${stack.schema}".detections WHERE id = ANY($1)`, [ids]);
+        return (r.rows[0] as { n: number }).n >= 3 ? true : undefined;
+      });
+      expect(stalled).toEqual([]);
+      // In flight, precisely: jobs held by the worker at the moment it dies, and more still waiting.
+      const held = await eventually(async () => {
+        const active = await queue.getActive();
+        return active.length >= 2 ? active.map((j) => String(j.id)) : undefined;
+      }, 20000, 5);
+      await stack.stopApp('inference', 'SIGKILL');
+      const orphaned: string[] = [];
+      for (const id of held) if ((await queue.getJob(id).then((j) => j?.getState())) === 'active') orphaned.push(id);
+      expect(orphaned.length).toBeGreaterThan(0);
+      expect(await queue.getJobCountByTypes('wait', 'prioritized')).toBeGreaterThan(0);
+      const persistedAtKill = await stack.query(`SELECT count(*)::int AS n FROM "${stack.schema}".detections WHERE id = ANY($1)`, [ids]);
+      expect((persistedAtKill.rows[0] as { n: number }).n).toBeLessThan(ids.length);
+      await stack.startApp('inference');
 
-    const rows = await eventually(async () => {
-      const r = await stack.query(`SELECT id, status FROM "${stack.schema}".detections WHERE id = ANY($1)`, [ids]);
-      return r.rows.length === ids.length ? (r.rows as { id: string; status: string }[]) : undefined;
-    }, 120000);
-    expect(rows.map((r) => r.id).sort()).toEqual([...ids].sort());
-    expect(rows.every((r) => r.status === 'completed')).toBe(true);
-    const all = await stack.query(`SELECT count(*)::int AS n FROM "${stack.schema}".detections WHERE id = ANY($1)`, [ids]);
-    expect((all.rows[0] as { n: number }).n).toBe(ids.length);
-    // the jobs the dead worker held were taken back (stalled) and run again, and only those
-    expect(stalled).toEqual(expect.arrayContaining(orphaned));
-    expect(stalled.every((id) => ids.includes(id))).toBe(true);
-    await queue.close();
-    await close();
+      const rows = await eventually(async () => {
+        const r = await stack.query(`SELECT id, status FROM "${stack.schema}".detections WHERE id = ANY($1)`, [ids]);
+        return r.rows.length === ids.length ? (r.rows as { id: string; status: string }[]) : undefined;
+      }, 120000);
+      expect(rows.map((r) => r.id).sort()).toEqual([...ids].sort());
+      expect(rows.every((r) => r.status === 'completed')).toBe(true);
+      const all = await stack.query(`SELECT count(*)::int AS n FROM "${stack.schema}".detections WHERE id = ANY($1)`, [ids]);
+      expect((all.rows[0] as { n: number }).n).toBe(ids.length);
+      // the jobs the dead worker held were taken back (stalled) and run again, and only those
+      expect(stalled).toEqual(expect.arrayContaining(orphaned));
+      expect(stalled.every((id) => ids.includes(id))).toBe(true);
+    } finally {
+      // A failed test must not leave these connections open: Jest would never exit.
+      await queue.close();
+      await close();
+    }
   });
 });

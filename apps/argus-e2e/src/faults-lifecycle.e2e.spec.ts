@@ -126,26 +126,31 @@ describe('lifecycle: readiness rules, deadlines, backpressure, graceful shutdown
 
   it('SIGTERM on inference: the worker finishes the jobs in hand and exits 0; nothing stalls, nothing is lost', async () => {
     const { stalled, close } = await watchStalled(stack);
-    const saw = photo('saw-2725x2225.jpg');
-    const ids: string[] = [];
-    for (let i = 0; i < 20; i++) ids.push(String((await upload(stack, saw, { confidence: (0.3 + i * 0.001).toFixed(3) })).body['id']));
-    const active = await eventually(async () => {
-      const jobs = await queue.getActive();
-      return jobs.length >= 2 ? jobs.map((j) => String(j.id)) : undefined;
-    }, 20000, 20);
-    const child = stack.process('inference');
-    await stack.stopApp('inference', 'SIGTERM');
-    expect({ code: child?.exitCode, signal: child?.signalCode }).toEqual({ code: 0, signal: null });
-    // the jobs it held were finished before it exited, not abandoned
-    const states = await Promise.all(active.map(async (id) => (await queue.getJob(id))?.getState()));
-    expect(states.every((s) => s === 'completed')).toBe(true);
-    expect((await queue.getActiveCount())).toBe(0);
+    try {
+      const saw = photo('saw-2725x2225.jpg');
+      // All at once, so that a backlog forms however fast the worker is: it must hold jobs when told to stop.
+      const uploads = await Promise.all(Array.from({ length: 24 }, (_, i) => upload(stack, saw, { confidence: (0.3 + i * 0.001).toFixed(3) })));
+      const ids = uploads.map((r) => String(r.body['id']));
+      const active = await eventually(async () => {
+        const jobs = await queue.getActive();
+        return jobs.length >= 2 ? jobs.map((j) => String(j.id)) : undefined;
+      }, 20000, 5);
+      const child = stack.process('inference');
+      await stack.stopApp('inference', 'SIGTERM');
+      expect({ code: child?.exitCode, signal: child?.signalCode }).toEqual({ code: 0, signal: null });
+      // the jobs it held were finished before it exited, not abandoned
+      const states = await Promise.all(active.map(async (id) => (await queue.getJob(id))?.getState()));
+      expect(states.every((s) => s === 'completed')).toBe(true);
+      expect(await queue.getActiveCount()).toBe(0);
 
-    await stack.startApp('inference');
-    const rows = await allPersisted(stack, ids);
-    expect(rows.every((r) => r.status === 'completed')).toBe(true);
-    expect(stalled).toEqual([]);
-    await close();
+      await stack.startApp('inference');
+      const rows = await allPersisted(stack, ids);
+      expect(rows.every((r) => r.status === 'completed')).toBe(true);
+      expect(stalled).toEqual([]);
+    } finally {
+      // A failed test must not leave the listener's connection open: Jest would never exit.
+      await close();
+    }
   });
 
   it('SIGTERM on the gateway: requests waiting for results get 202 at once, it exits 0, and their work completes', async () => {
