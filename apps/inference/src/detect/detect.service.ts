@@ -2,10 +2,9 @@ import { ArgusStore } from '@argus/broker';
 import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
 import type { DetectJob, Detection, ErrorInfo, InferenceResult } from '@argus/contracts';
 import { Metrics } from '@argus/observability';
-import { type PreparedImage, postprocess, preprocess } from '@argus/vision';
+import { postprocess, preprocess } from '@argus/vision';
 import { Inject, Injectable } from '@nestjs/common';
-import { ModelHost } from '../models/model-host.service';
-import type { BatchResult } from './batcher';
+import { type HostedModel, ModelHost } from '../models/model-host.service';
 import { JobFailure } from './failure';
 
 /** Where a job stands in BullMQ, as far as the use case cares. */
@@ -52,27 +51,7 @@ export class DetectService {
       throw new JobFailure('image_expired', 'The image bytes expired from Redis before the job ran; raise IMAGE_TTL_SECONDS or add workers');
     }
 
-    // The image's place in the memory shared with the model: nothing is allocated for its
-    // tensor or its output, and it is free again once the boxes are read.
-    const slot = model.session.slot();
-    let prepared: PreparedImage;
-    let run: BatchResult;
-    let detections: Detection[];
-    let postprocessMs: number;
-    try {
-      prepared = await preprocess(
-        bytes,
-        model.session.spec,
-        { maxBytes: this.config.limits.maxImageBytes, maxPixels: this.config.limits.maxImagePixels },
-        slot.input,
-      );
-      run = await model.batcher.infer(slot);
-      const postStart = performance.now();
-      detections = postprocess(run.output, model.session.spec, prepared, job.params).map(tidy);
-      postprocessMs = performance.now() - postStart;
-    } finally {
-      slot.release();
-    }
+    const { prepared, run, detections, postprocessMs } = await this.infer(model, bytes, job.params);
 
     const finishedAt = Date.now();
     const queueWait = Math.max(0, context.activeAt - job.enqueuedAt);
@@ -104,6 +83,25 @@ export class DetectService {
     this.metrics.observeStage('batch_wait', run.waitMs, name, version);
     this.metrics.observeStage('postprocess', postprocessMs, name, version);
     return result;
+  }
+
+  /**
+   * Decodes an image, runs it through the model's batcher and reads its boxes, in a slot of the
+   * memory shared with the model: nothing is allocated for its tensor or its output, and the slot
+   * is free again once the boxes are read (or the image failed).
+   */
+  private async infer(model: HostedModel, bytes: Buffer, params: DetectJob['params']) {
+    const slot = model.session.slot();
+    try {
+      const limits = { maxBytes: this.config.limits.maxImageBytes, maxPixels: this.config.limits.maxImagePixels };
+      const prepared = await preprocess(bytes, model.session.spec, limits, slot.input);
+      const run = await model.batcher.infer(slot);
+      const postStart = performance.now();
+      const detections = postprocess(run.output, model.session.spec, prepared, params).map(tidy);
+      return { prepared, run, detections, postprocessMs: performance.now() - postStart };
+    } finally {
+      slot.release();
+    }
   }
 
   /**

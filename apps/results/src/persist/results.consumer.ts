@@ -66,11 +66,6 @@ export class ResultsConsumer implements OnApplicationBootstrap, BeforeApplicatio
     this.logger.log({ msg: 'results consumer started', consumer: this.stream.name, batch: BATCH });
   }
 
-  /** Whether the consumer is reading. */
-  get active(): boolean {
-    return this.running;
-  }
-
   /**
    * SIGTERM: stop reading and let the batch in hand finish, before the database connection
    * closes (onApplicationShutdown hooks run together, so waiting there would race the pool).
