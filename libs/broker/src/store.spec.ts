@@ -38,14 +38,14 @@ describe(ArgusStore.name, () => {
     const second = record('1'.repeat(64));
     expect(await store.admit(first, Buffer.from('bytes'))).toBeNull();
     expect(await store.admit(second, Buffer.from('bytes'))).toBeNull();
-    expect((await store.attachedRequests(first.workKey)).sort()).toEqual([first.id, second.id].sort());
+    expect((await redis.smembers(store.keys.attached(first.workKey))).sort()).toEqual([first.id, second.id].sort());
     await redis.del(store.keys.resultsStream());
 
     expect(await store.endWork(first, first.id, completed(first), true)).toBe(2);
     const [ended] = await stream();
     expect(ended && isResultsEntry(ended) && ended.message).toEqual({ kind: 'completed', workKey: first.workKey, jobId: first.id, result, attempts: 1 });
     expect(ended && isResultsEntry(ended) && ended.records.map((r) => r.id).sort()).toEqual([first.id, second.id].sort());
-    expect(await store.attachedRequests(first.workKey)).toEqual([]);
+    expect(await redis.smembers(store.keys.attached(first.workKey))).toEqual([]);
 
     // Ending it again (a retried job) hands over nobody and sends nothing.
     expect(await store.endWork(first, first.id, completed(first), true)).toBe(0);
@@ -53,7 +53,7 @@ describe(ArgusStore.name, () => {
 
     const third = record('1'.repeat(64));
     expect(await store.admit(third, Buffer.from('bytes'))).toEqual({ ok: true, result });
-    expect(await store.attachedRequests(first.workKey)).toEqual([]);
+    expect(await redis.smembers(store.keys.attached(first.workKey))).toEqual([]);
     expect(await store.getRequest(third.id)).toMatchObject({ record: { id: third.id }, cached: true });
     expect(await store.getRequest(first.id)).toMatchObject({ record: { id: first.id }, cached: false });
     // The hit is on the stream too, for its own row.

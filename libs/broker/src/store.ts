@@ -167,24 +167,6 @@ export class ArgusStore {
     return { record: RequestRecordSchema.parse(JSON.parse(record)), ...(jobId ? { jobId } : {}), cached: cached === '1' };
   }
 
-  /** Several request records at once (missing ones are null). */
-  async getRequests(ids: readonly string[]): Promise<(RequestRecord | null)[]> {
-    if (ids.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hget(this.keys.request(id), 'record');
-    const replies = (await pipeline.exec()) ?? [];
-    return replies.map(([error, value]) => {
-      if (error || typeof value !== 'string') return null;
-      const parsed = RequestRecordSchema.safeParse(JSON.parse(value));
-      return parsed.success ? parsed.data : null;
-    });
-  }
-
-  /** The requests attached to a piece of work (waiting for its end). */
-  attachedRequests(workKey: string): Promise<string[]> {
-    return this.redis.smembers(this.keys.attached(workKey));
-  }
-
   /**
    * Claims an Idempotency-Key. Returns null when this request got it, else the request that
    * holds it and the fingerprint (work key) it was made with.

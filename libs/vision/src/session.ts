@@ -137,11 +137,6 @@ export class DetectorSession {
     return this.session.size;
   }
 
-  /** Shared slots free right now (0 when the session has none). */
-  get freeSlots(): number {
-    return this.slots?.available ?? 0;
-  }
-
   /**
    * Runs images held in slots (as batches of up to maxBatchSize) and sets each slot's output;
    * returns the outputs in order. A shared slot's output is a view into shared memory: read it
