@@ -34,6 +34,13 @@ export interface UnreadableEntry {
   fields: Record<string, string>;
 }
 
+/** A stream entry's flat [field, value, ...] list as a record. */
+function fieldsOf(flat: readonly string[]): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
+  return fields;
+}
+
 const RecordsSchema = z.array(RequestRecordSchema);
 const MetaSchema = z.object({ workKey: z.string(), jobId: z.string(), attempts: z.number().int(), failedAt: z.string().optional() });
 const MissingSchema = z.array(z.string());
@@ -48,8 +55,7 @@ const OutcomeSchema = z.union([
  * records) as a results message. Pure; anything else is unreadable, with the reason.
  */
 export function parseResultsEntry(id: string, flat: readonly string[], deliveries = 1): ResultsEntry | UnreadableEntry {
-  const fields: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
+  const fields = fieldsOf(flat);
   try {
     const records = RecordsSchema.parse(JSON.parse(fields['records'] ?? 'null'));
     const outcome = OutcomeSchema.parse(JSON.parse(fields['outcome'] ?? 'null')) as Outcome;
@@ -225,9 +231,7 @@ export interface DeadLetter {
 export async function listDeadLetters(redis: Redis, keys: ArgusKeys, count = 100, from = '-', to = '+'): Promise<DeadLetter[]> {
   const raw = await redis.xrange(keys.resultsDead(), from, to, 'COUNT', count);
   return raw.map(([id, flat]) => {
-    const fields: Record<string, string> = {};
-    for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
-    const { entry = '', reason = '', ...message } = fields;
+    const { entry = '', reason = '', ...message } = fieldsOf(flat);
     return { id, entry, reason, fields: message };
   });
 }

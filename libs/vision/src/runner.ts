@@ -291,7 +291,7 @@ export class ThreadRunner implements Runner {
  * Copies each image's part of a batch output into its slot, after checking the output holds
  * exactly `outputFloats` float32 values per image (nothing is written otherwise).
  */
-export function scatterOutputs(
+function scatterOutputs(
   type: string,
   data: Float32Array,
   indices: readonly number[],
