@@ -29,6 +29,12 @@ describe('buildConfig', () => {
     expect(() => buildConfig({ QUEUE_PREFIX: 'has space' })).toThrow(/QUEUE_PREFIX/);
   });
 
+  it('refuses to start with a short Bull Board password, naming the variable and the minimum', () => {
+    expect(() => buildConfig({ ADMIN_USER: 'ops', ADMIN_PASSWORD: 'hunter2hunt' })).toThrow(/ADMIN_PASSWORD: must be at least 12 characters/);
+    expect(buildConfig({ ADMIN_USER: 'ops', ADMIN_PASSWORD: 'a-good-12-ch' }).admin).toEqual({ user: 'ops', password: 'a-good-12-ch' });
+    expect(buildConfig({}).admin).toBeNull();
+  });
+
   it('lists every variable it reads', () => {
     expect(knownEnvVars()).toEqual(expect.arrayContaining(['REDIS_URL', 'DATABASE_URL', 'MODEL_REPOSITORY']));
   });

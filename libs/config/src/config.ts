@@ -87,6 +87,7 @@ export function buildConfig(env: Record<string, string | undefined>) {
       rpcTimeoutMs: e.RESULTS_RPC_TIMEOUT_MS,
     },
     admin: e.ADMIN_USER && e.ADMIN_PASSWORD ? { user: e.ADMIN_USER, password: e.ADMIN_PASSWORD } : null,
+    adminLogins: { maxFailures: e.ADMIN_MAX_FAILED_LOGINS, windowMs: e.ADMIN_FAILED_LOGIN_WINDOW_SECONDS * 1000 },
     graphql: { maxDepth: e.GRAPHQL_MAX_DEPTH, maxCost: e.GRAPHQL_MAX_COST },
     events: { heartbeatMs: e.EVENTS_HEARTBEAT_MS },
   });

@@ -19,6 +19,9 @@ const list = (fallback: string) =>
         .filter((s) => s.length > 0),
     );
 
+/** The shortest ADMIN_PASSWORD accepted. */
+export const MIN_ADMIN_PASSWORD_LENGTH = 12;
+
 /**
  * Every environment variable Argus reads, with its default. This is the single list: the apps,
  * the CLI, docker-compose.yml, .env.example and the Kubernetes ConfigMap are checked against it.
@@ -129,8 +132,17 @@ export const envSchema = z.object({
 
   /** Bull Board (/admin/queues) basic-auth user; the board is off (404) unless both are set. */
   ADMIN_USER: z.string().default(''),
-  /** Bull Board basic-auth password; a secret. */
-  ADMIN_PASSWORD: z.string().default(''),
+  /** Bull Board basic-auth password; a secret. At least 12 characters: apps refuse to start with a shorter one. */
+  ADMIN_PASSWORD: z
+    .string()
+    .default('')
+    .refine((v) => v === '' || v.length >= MIN_ADMIN_PASSWORD_LENGTH, {
+      message: `must be at least ${MIN_ADMIN_PASSWORD_LENGTH} characters (a long random one is best): it guards Bull Board, and with it every job's details`,
+    }),
+  /** Failed Bull Board sign-ins one client address may make per window before it gets 429 until the window ends. */
+  ADMIN_MAX_FAILED_LOGINS: int(10, 1),
+  /** The window, in seconds, over which failed Bull Board sign-ins are counted (in Redis, shared by every gateway). */
+  ADMIN_FAILED_LOGIN_WINDOW_SECONDS: int(900, 1),
   /** Deepest field nesting a GraphQL operation may have (introspection fields excepted). */
   GRAPHQL_MAX_DEPTH: int(8, 1),
   /** Largest estimated cost of a GraphQL operation (1 per field, lists multiplied by `first`). */

@@ -1,4 +1,4 @@
-import { DETECT_QUEUE, type DetectQueue } from '@argus/broker';
+import { DETECT_QUEUE, type DetectQueue, REDIS } from '@argus/broker';
 import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
@@ -6,16 +6,19 @@ import { ExpressAdapter } from '@bull-board/express';
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { Express } from 'express';
+import type { Redis } from 'ioredis';
 import { basicAuth } from './basic-auth';
+import { RedisLoginLimiter } from './login-limiter';
 
 /** Where the board lives. */
 export const BOARD_PATH = '/admin/queues';
 
 /**
- * Bull Board for the detection queue, behind the admin's basic auth. Without ADMIN_USER and
- * ADMIN_PASSWORD nothing is mounted, so the path answers 404: an unconfigured board is off, not
- * open. Mounted on the Express instance at module init, after Nest's routes and before its 404
- * handler.
+ * Bull Board for the detection queue, behind the admin's basic auth, with failed sign-ins
+ * limited per client address (ADMIN_MAX_FAILED_LOGINS per ADMIN_FAILED_LOGIN_WINDOW_SECONDS).
+ * Without ADMIN_USER and ADMIN_PASSWORD nothing is mounted, so the path answers 404: an
+ * unconfigured board is off, not open. Mounted on the Express instance at module init, after
+ * Nest's routes and before its 404 handler.
  */
 @Injectable()
 export class BullBoardMount implements OnModuleInit {
@@ -25,6 +28,7 @@ export class BullBoardMount implements OnModuleInit {
     private readonly host: HttpAdapterHost,
     @Inject(ARGUS_CONFIG) private readonly config: ArgusConfig,
     @Inject(DETECT_QUEUE) private readonly detect: DetectQueue,
+    @Inject(REDIS) private readonly redis: Redis,
   ) {}
 
   onModuleInit(): void {
@@ -50,7 +54,8 @@ export class BullBoardMount implements OnModuleInit {
       options: { uiConfig: { boardTitle: 'Argus queues' } },
     });
     const app = this.host.httpAdapter.getInstance<Express>();
-    app.use(BOARD_PATH, basicAuth(admin, 'Argus queues'), server.getRouter() as Express);
+    const limiter = new RedisLoginLimiter(this.redis, prefix, this.config.adminLogins);
+    app.use(BOARD_PATH, basicAuth(admin, 'Argus queues', limiter), server.getRouter() as Express);
     this.logger.log({ msg: 'Bull Board mounted', path: BOARD_PATH, queues: [`${prefix}:detect`] });
   }
 }
