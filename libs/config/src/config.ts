@@ -55,6 +55,7 @@ export function buildConfig(env: Record<string, string | undefined>) {
     },
     limits: {
       maxImageBytes: e.MAX_IMAGE_BYTES,
+      maxJsonBytes: e.MAX_JSON_BODY_BYTES,
       maxImagePixels: e.MAX_IMAGE_PIXELS,
       maxWaitMs: e.WAIT_MAX_MS,
       maxQueueDepth: e.MAX_QUEUE_DEPTH,

@@ -82,6 +82,8 @@ export const envSchema = z.object({
   RESULTS_ATTEMPTS: int(25, 1),
 
   MAX_IMAGE_BYTES: int(20 * 1024 * 1024, 1),
+  /** Largest JSON body of an API route other than GraphQL (which takes up to a base64 MAX_IMAGE_BYTES image); larger gets 413. */
+  MAX_JSON_BODY_BYTES: int(64 * 1024, 1024),
   MAX_IMAGE_PIXELS: int(100_000_000, 1),
   /** Upper bound of the `wait` query parameter. */
   WAIT_MAX_MS: int(30000),
