@@ -89,7 +89,13 @@ export function buildConfig(env: Record<string, string | undefined>) {
     },
     admin: e.ADMIN_USER && e.ADMIN_PASSWORD ? { user: e.ADMIN_USER, password: e.ADMIN_PASSWORD } : null,
     adminLogins: { maxFailures: e.ADMIN_MAX_FAILED_LOGINS, windowMs: e.ADMIN_FAILED_LOGIN_WINDOW_SECONDS * 1000 },
-    graphql: { maxDepth: e.GRAPHQL_MAX_DEPTH, maxCost: e.GRAPHQL_MAX_COST },
+    graphql: {
+      maxDepth: e.GRAPHQL_MAX_DEPTH,
+      maxCost: e.GRAPHQL_MAX_COST,
+      maxDocumentBytes: e.GRAPHQL_MAX_DOCUMENT_BYTES,
+      maxTokens: e.GRAPHQL_MAX_TOKENS,
+      ws: { maxPayloadBytes: e.GRAPHQL_WS_MAX_PAYLOAD_BYTES, initTimeoutMs: e.GRAPHQL_WS_INIT_TIMEOUT_MS, maxSubscriptions: e.GRAPHQL_WS_MAX_SUBSCRIPTIONS },
+    },
     events: { heartbeatMs: e.EVENTS_HEARTBEAT_MS },
   });
 }

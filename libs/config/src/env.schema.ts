@@ -147,8 +147,18 @@ export const envSchema = z.object({
   ADMIN_FAILED_LOGIN_WINDOW_SECONDS: int(900, 1),
   /** Deepest field nesting a GraphQL operation may have (introspection fields excepted). */
   GRAPHQL_MAX_DEPTH: int(8, 1),
-  /** Largest estimated cost of a GraphQL operation (1 per field, lists multiplied by `first`). */
+  /** Largest estimated cost of a GraphQL operation (1 per field, introspection included; lists multiplied by `first`). */
   GRAPHQL_MAX_COST: int(5000, 1),
+  /** Largest GraphQL document (the query text, not its variables) in bytes; larger gets 413 before it is parsed. */
+  GRAPHQL_MAX_DOCUMENT_BYTES: int(32 * 1024, 1024),
+  /** Most lexical tokens a GraphQL document may have; parsing stops there (400). */
+  GRAPHQL_MAX_TOKENS: int(2000, 100),
+  /** Largest graphql-ws message (WebSocket frame) in bytes; a larger one closes the socket (1009). */
+  GRAPHQL_WS_MAX_PAYLOAD_BYTES: int(64 * 1024, 1024),
+  /** How long a graphql-ws socket may take to send connection_init (its API key) before it is closed (4408). */
+  GRAPHQL_WS_INIT_TIMEOUT_MS: int(5000, 100),
+  /** Subscriptions one graphql-ws socket may hold at once. */
+  GRAPHQL_WS_MAX_SUBSCRIPTIONS: int(10, 1),
   /** Interval of Server-Sent Events heartbeats (comment lines) on /v1/detections/:id/events. */
   EVENTS_HEARTBEAT_MS: int(15000, 100),
 });

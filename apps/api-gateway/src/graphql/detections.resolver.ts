@@ -24,9 +24,11 @@ import { GraphQLUpload, type UploadedFile } from './upload.scalar';
 /** Largest `first` of `detections` (apps/results pages at most 100). */
 export const MAX_PAGE = 100;
 
-/** The GraphQL context: Express's request for HTTP operations (subscriptions have none). */
+/** The GraphQL context: Express's request for HTTP operations; for graphql-ws subscriptions, the socket key's client and priorities. */
 export interface GraphqlContext {
   req?: Request;
+  clientId?: string;
+  priorities?: readonly Priority[];
 }
 
 /** Turns the GraphQL options into the REST form fields, so both go through the same checks. */

@@ -3,7 +3,7 @@ import { isProtectedPath } from '../auth/protected-paths';
 import { sendApiError } from '../auth/respond';
 import { ApiError } from '../errors/api-error';
 import { toApiError } from '../errors/error.filter';
-import { GRAPHQL_PATH } from '../graphql/graphql.module';
+import { GRAPHQL_PATH } from '../graphql/graphql-path';
 import { graphqlJsonBody } from '../graphql/image-input';
 
 /** The path of uploads: the only route that takes an image body. */
