@@ -29,7 +29,13 @@ export function buildConfig(env: Record<string, string | undefined>) {
     production,
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (production ? 'json' : 'pretty') },
     redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX },
-    database: { url: e.DATABASE_URL, schema: e.DATABASE_SCHEMA },
+    database: {
+      url: e.DATABASE_URL,
+      schema: e.DATABASE_SCHEMA,
+      statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+      lockTimeoutMs: e.DATABASE_LOCK_TIMEOUT_MS,
+      connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+    },
     models: {
       repository: resolve(e.MODEL_REPOSITORY),
       default: e.DEFAULT_MODEL,

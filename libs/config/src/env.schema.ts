@@ -39,6 +39,15 @@ export const envSchema = z.object({
     .regex(/^[A-Za-z0-9_.-]+$/)
     .default('argus'),
   DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/argus'),
+  /**
+   * Longest a Postgres statement of apps/results may run (server-side statement_timeout); a client
+   * that hears nothing for 5 s longer (a hung or unreachable server) gives up on its own.
+   */
+  DATABASE_STATEMENT_TIMEOUT_MS: int(15000, 100),
+  /** Longest a statement waits for a lock (lock_timeout) before failing; the work is retried. */
+  DATABASE_LOCK_TIMEOUT_MS: int(5000, 10),
+  /** Longest opening a Postgres connection (or waiting for a free one in the pool) may take. */
+  DATABASE_CONNECT_TIMEOUT_MS: int(5000, 100),
   /** Postgres schema holding Argus's tables; created if missing. */
   DATABASE_SCHEMA: z
     .string()

@@ -14,8 +14,8 @@ const record = (sha: string, id?: string) => testRequestRecord(sha, id ? { id } 
 
 
 /** Polls until `check` passes (or fails the test after a few seconds). */
-async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
-  const until = Date.now() + 8000;
+async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 8000): Promise<void> {
+  const until = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -135,5 +135,38 @@ describe(ResultsConsumer.name, () => {
     expect(await resultsBacklog(redis, store.keys)).toMatchObject({ waiting: 1, active: 0 });
     up = true;
     await eventually(async () => (await rows([r.id])).length === 1, 'the row');
+  });
+
+  it('waits out an outage (a read-only database, by SQLSTATE) without spending its attempts: nothing set aside, the row lands once', async () => {
+    const r = record('7'.repeat(64));
+    const deadBefore = (await resultsBacklog(redis, store.keys)).dead;
+    await store.admit(r, Buffer.from('img'));
+    await store.endWork(r, r.id, { jobId: r.id, attempts: 1, outcome: { ok: true, result } }, false);
+    const metrics = new Metrics('results-test');
+    const real = new PersistService(dataSource, metrics);
+    // Postgres says "read-only" to the first four INSERTs, as a replica does after a failover; RESULTS_ATTEMPTS is 2.
+    let refusals = 0;
+    const readOnlyFirst = {
+      persist: async (entries: Parameters<PersistService['persist']>[0]) => {
+        if (refusals < 4) {
+          refusals += 1;
+          throw Object.assign(new Error('cannot execute INSERT in a read-only transaction'), { code: '25006' });
+        }
+        return real.persist(entries);
+      },
+    } as PersistService;
+    // The real watch: each refusal stops reading until its next probe finds the database usable.
+    const watch = new DatabaseWatch(dataSource);
+    watch.onModuleInit();
+    consumer = new ResultsConsumer(config, store, readOnlyFirst, watch, metrics);
+    consumer.onApplicationBootstrap();
+    try {
+      await eventually(async () => (await rows([r.id])).length === 1, 'the row', 30_000);
+    } finally {
+      watch.onApplicationShutdown();
+    }
+    expect(refusals).toBe(4);
+    await eventually(settled, 'an empty stream');
+    expect((await resultsBacklog(redis, store.keys)).dead).toBe(deadBefore);
   });
 });

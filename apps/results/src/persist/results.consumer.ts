@@ -26,6 +26,8 @@ const DATABASE_WAIT_MS = 250;
 /** Messages another consumer read this long ago without acknowledging are taken over (it died). */
 const ABANDONED_MS = 60_000;
 const CLAIM_EVERY_MS = 15_000;
+/** How long SIGTERM waits for the batch in hand: well inside the 30 s grace, with the pool's close after it. */
+const STOP_WAIT_MS = 10_000;
 
 /**
  * The consumer of the results stream (docs/adr/0011): reads finished work in batches, persists
@@ -72,7 +74,18 @@ export class ResultsConsumer implements OnApplicationBootstrap, BeforeApplicatio
    */
   async beforeApplicationShutdown(): Promise<void> {
     this.running = false;
-    await this.loop;
+    // A batch stuck on a silent Postgres fails by itself once the client gives up; shutdown does
+    // not wait that long: its messages stay pending (acknowledged only after their INSERT) and
+    // are taken over, and persisting them again inserts nothing twice.
+    let timer: NodeJS.Timeout | undefined;
+    const stopped = await Promise.race([
+      this.loop?.then(() => true),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), STOP_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (stopped === false) this.logger.warn({ msg: 'the batch in hand did not finish in time; it stays pending for the next consumer', waitedMs: STOP_WAIT_MS });
     this.connection.disconnect();
     this.logger.log({ msg: 'results consumer stopped' });
   }
@@ -134,7 +147,7 @@ export class ResultsConsumer implements OnApplicationBootstrap, BeforeApplicatio
       this.done(readable, inserted, started);
       return;
     } catch (error) {
-      if (isDatabaseOutage(messageOf(error))) throw error;
+      this.outage(error);
       this.logger.warn({ msg: 'a batch of results failed; persisting its messages one by one', count: readable.length, error: messageOf(error) });
     }
     // One bad message must not hold the others back.
@@ -145,7 +158,7 @@ export class ResultsConsumer implements OnApplicationBootstrap, BeforeApplicatio
         await this.stream.ack([entry.id]);
         this.done([entry], inserted, started);
       } catch (error) {
-        if (isDatabaseOutage(messageOf(error))) throw error;
+        this.outage(error);
         this.metrics.jobsTotal.inc({ queue: QueueName.Results, outcome: 'retried', code: 'persist_failed' });
         if (entry.deliveries >= this.config.worker.resultsAttempts) {
           this.logger.error({ msg: 'results message failed on every attempt; set aside', entry: entry.id, deliveries: entry.deliveries, error: messageOf(error) });
@@ -157,6 +170,18 @@ export class ResultsConsumer implements OnApplicationBootstrap, BeforeApplicatio
       }
     }
     if (failure) throw failure;
+  }
+
+  /**
+   * Rethrows an error that says Postgres is unavailable (read-only, too many clients, a timeout,
+   * a lost connection: classified by SQLSTATE in database/outage.ts), after telling the database
+   * watch, so that nothing more is read until a probe finds Postgres usable again: the messages
+   * stay pending and are read again then, and no attempt is spent on them, none set aside.
+   */
+  private outage(error: unknown): void {
+    if (!isDatabaseOutage(error)) return;
+    this.database.report(error);
+    throw error;
   }
 
   private done(entries: readonly ResultsEntry[], inserted: number, started: number): void {
