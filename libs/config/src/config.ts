@@ -70,6 +70,7 @@ export function buildConfig(env: Record<string, string | undefined>) {
       iou: e.DEFAULT_IOU,
       maxDetections: e.DEFAULT_MAX_DETECTIONS,
     },
+    cache: { scope: e.CACHE_SCOPE },
     retention: {
       cacheTtlSeconds: e.CACHE_TTL_SECONDS,
       negativeCacheTtlSeconds: e.NEGATIVE_CACHE_TTL_SECONDS,

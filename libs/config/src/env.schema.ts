@@ -92,6 +92,12 @@ export const envSchema = z.object({
   DEFAULT_MAX_DETECTIONS: int(300, 1),
 
   CACHE_TTL_SECONDS: int(86400, 1),
+  /**
+   * Who shares results and in-flight work. tenant: each API client its own (another client's
+   * upload of the same photo runs the model again, so nobody can learn what others sent);
+   * global: every client shares them (one organisation behind all keys; fewer inferences).
+   */
+  CACHE_SCOPE: z.enum(['tenant', 'global']).default('tenant'),
   /** How long a deterministic failure (a corrupt image) is remembered for identical requests. */
   NEGATIVE_CACHE_TTL_SECONDS: int(300, 1),
   /** Upper bound for image bytes waiting in Redis for their job. */

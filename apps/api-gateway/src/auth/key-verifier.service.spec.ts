@@ -19,7 +19,7 @@ class FakeResults {
 }
 
 const managed = () => managedApiKeyText(randomBytes(6).toString('hex'), randomBytes(32));
-const grant = (clientId: string): ApiKeyGrant => ({ clientId, name: clientId, priorities: ['low'], rateLimit: { perSecond: 1, burst: 2 } });
+const grant = (clientId: string): ApiKeyGrant => ({ clientId, name: clientId, priorities: ['low'], rateLimit: { perSecond: 1, burst: 2 }, scopes: [] });
 
 describe(KeyVerifier.name, () => {
   const configured = 'configured-key-0123456789';
@@ -32,7 +32,7 @@ describe(KeyVerifier.name, () => {
   });
 
   it('accepts a configured key in memory, with every priority, without asking apps/results', async () => {
-    expect(await verifier.verify(configured)).toEqual({ clientId: 'cfg:ci', name: 'cfg:ci', priorities: ['high', 'normal', 'low'], rateLimit: null });
+    expect(await verifier.verify(configured)).toEqual({ clientId: 'cfg:ci', name: 'cfg:ci', priorities: ['high', 'normal', 'low'], rateLimit: null, scopes: [] });
     expect(results.calls).toBe(0);
   });
 

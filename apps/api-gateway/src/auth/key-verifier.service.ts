@@ -35,7 +35,7 @@ export class KeyVerifier {
     private readonly results: ResultsClient,
   ) {
     for (const key of config.auth.keys) {
-      this.configured.set(key.sha256, { clientId: key.id, name: key.id, priorities: [...PRIORITIES], rateLimit: null });
+      this.configured.set(key.sha256, { clientId: key.id, name: key.id, priorities: [...PRIORITIES], rateLimit: null, scopes: [...key.scopes] });
     }
     this.ttlMs = config.auth.cacheSeconds * 1000;
   }

@@ -1,12 +1,14 @@
 import { ArgusStore, DETECT_QUEUE, type DetectQueue, pendingView } from '@argus/broker';
-import { decodeFailure, type DetectionView } from '@argus/contracts';
+import { decodeFailure, type DetectionView, type ReadScope } from '@argus/contracts';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ApiError } from '../errors/api-error';
+import { visibleIn } from '../http/request-context';
 import { ResultsClient } from '../results-client/results.client';
 
 /**
  * A request at any stage: its row from apps/results once persisted; before that, its Redis record
- * with the outcome of its work or the state of its job.
+ * with the outcome of its work or the state of its job. Only within the caller's read scope:
+ * another client's request is not_found, exactly like an id that never existed.
  */
 @Injectable()
 export class DetectionStatus {
@@ -18,16 +20,17 @@ export class DetectionStatus {
     @Inject(DETECT_QUEUE) private readonly queue: DetectQueue,
   ) {}
 
-  async get(id: string): Promise<DetectionView> {
+  async get(id: string, scope: ReadScope): Promise<DetectionView> {
     let resultsDown: unknown;
     try {
-      const persisted = await this.results.get(id);
+      const persisted = await this.results.get(id, scope);
       if (persisted) return persisted;
     } catch (error) {
       resultsDown = error;
       this.logger.warn({ msg: 'apps/results did not answer; reading Redis only', error: error instanceof Error ? error.message : String(error) });
     }
-    const stored = await this.store.getRequest(id);
+    const found = await this.store.getRequest(id);
+    const stored = found && visibleIn(scope, found.record.clientId) ? found : null;
     if (!stored) {
       if (resultsDown) throw new ApiError('unavailable', 'Results are unavailable right now; retry shortly', { 'Retry-After': '2' });
       throw new ApiError('not_found', `No detection with id "${id}"`);

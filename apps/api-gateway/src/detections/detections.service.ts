@@ -69,7 +69,9 @@ export class DetectionsService {
     const params = detectParams(fields, model, classes?.ids ?? null, this.config.defaults);
     const priority = priorityOf(fields);
     const sha256 = sha256Hex(image);
-    const key = workKey(sha256, { name: model.name, version: model.version }, params);
+    // Per tenant by default: a client must not learn (from `cached`, or from how fast the answer
+    // comes) that someone else sent the same photo.
+    const key = workKey(sha256, { name: model.name, version: model.version }, params, this.config.cache.scope === 'tenant' ? submission.clientId : null);
     const record: RequestRecord = {
       id: newRequestId(),
       workKey: key,

@@ -21,7 +21,9 @@ import type { ServerOptions, Context as WsContext } from 'graphql-ws';
 import { formatGraphqlError } from './graphql-errors';
 import { GraphqlMultipartMiddleware } from './graphql-multipart.middleware';
 import { costLimitRule, depthLimitRule } from './limits';
-import { MAX_PAGE } from './detections.resolver';
+import { correlationIdFrom } from '@argus/observability';
+import type { ArgusRequestContext } from '../http/request-context';
+import { type GraphqlContext, MAX_PAGE } from './detections.resolver';
 import { GraphqlWsAuth } from './ws-auth.service';
 
 /** Where GraphQL lives: queries and mutations over HTTP, subscriptions over graphql-ws, same path. */
@@ -46,11 +48,20 @@ export function graphqlRules(config: ArgusConfig): ValidationRule[] {
  */
 async function authorizeConnection(moduleRef: ModuleRef, ctx: WsContext): Promise<boolean> {
   try {
-    return await moduleRef.get(GraphqlWsAuth, { strict: false }).allows(wsApiKey(ctx));
+    const grant = await moduleRef.get(GraphqlWsAuth, { strict: false }).allows(wsApiKey(ctx));
+    if (!grant) return false;
+    // The socket's caller, for the resolvers' read scope (there is no Express request here).
+    (ctx.extra as WsExtra).argus = { correlationId: correlationIdFrom(undefined), clientId: grant.clientId, priorities: grant.priorities, admin: grant.scopes.includes('admin') };
+    return true;
   } catch (error) {
     logger.warn({ msg: 'graphql-ws connection refused: the key could not be checked', error: error instanceof Error ? error.message : String(error) });
     return false;
   }
+}
+
+/** What the gateway keeps on a graphql-ws connection: its caller, once authorised. */
+interface WsExtra {
+  argus?: ArgusRequestContext;
 }
 
 /** The API key of a graphql-ws connection, from its connectionParams or its upgrade request. */
@@ -83,6 +94,7 @@ function withCode(error: GraphQLError): GraphQLError {
 function graphqlWsOptions(rules: ValidationRule[], schema: () => GraphQLSchema, moduleRef: ModuleRef): NonNullable<ApolloDriverConfig['subscriptions']>['graphql-ws'] {
   const options: Partial<ServerOptions> = {
     onConnect: (ctx: WsContext) => authorizeConnection(moduleRef, ctx),
+    context: (ctx: WsContext): GraphqlContext => ({ ws: (ctx.extra as WsExtra).argus }),
     onSubscribe: (_ctx, _id, payload) => {
       let errors: readonly GraphQLError[];
       try {

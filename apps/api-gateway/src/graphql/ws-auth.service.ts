@@ -1,3 +1,4 @@
+import type { ApiKeyGrant } from '@argus/contracts';
 import { Injectable, Logger } from '@nestjs/common';
 import { KeyVerifier } from '../auth/key-verifier.service';
 import { RateLimiter } from '../limits/rate-limiter.service';
@@ -16,13 +17,13 @@ export class GraphqlWsAuth {
     private readonly limiter: RateLimiter,
   ) {}
 
-  /** Whether a connection presenting `key` may subscribe. */
-  async allows(key: string | undefined): Promise<boolean> {
-    if (!key) return false;
+  /** The grant of a connection presenting `key`, or null when it may not subscribe. */
+  async allows(key: string | undefined): Promise<ApiKeyGrant | null> {
+    if (!key) return null;
     const grant = await this.verifier.verify(key);
-    if (!grant) return false;
+    if (!grant) return null;
     const decision = await this.limiter.take(grant.clientId, grant.rateLimit);
     if (!decision.allowed) this.logger.warn({ msg: 'graphql-ws connection refused: over the rate limit', clientId: grant.clientId });
-    return decision.allowed;
+    return decision.allowed ? grant : null;
   }
 }

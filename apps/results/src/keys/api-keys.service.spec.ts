@@ -34,6 +34,7 @@ describe(ApiKeysService.name, () => {
       name: 'acme batch',
       priorities: ['normal', 'low'],
       rateLimit: { perSecond: 5, burst: 10 },
+      scopes: [],
     });
     expect(await keys.verify(hashApiKey(`${key}x`))).toBeNull();
     expect(await keys.verify('not-a-hash')).toBeNull();
@@ -47,6 +48,12 @@ describe(ApiKeysService.name, () => {
     expect(await keys.verify(hashApiKey(key))).toBeNull();
     expect((await keys.list()).map((k) => k.id)).not.toContain(summary.id);
     expect((await keys.list(true)).find((k) => k.id === summary.id)?.revokedAt).not.toBeNull();
+  });
+
+  it('gives a key the admin scope only when asked', async () => {
+    const { key } = await keys.create({ name: 'auditor', scopes: ['admin'] });
+    expect((await keys.verify(hashApiKey(key)))?.scopes).toEqual(['admin']);
+    await expect(keys.create({ name: 'x', scopes: ['root' as 'admin'] })).rejects.toThrow(/unknown scope "root"/);
   });
 
   it('refuses bad names, priorities and limits', async () => {
@@ -74,6 +81,8 @@ describe(ApiKeysService.name, () => {
       const list = JSON.parse(listed.out[0] ?? '[]') as { id: string; priorities: string[] }[];
       expect(list.find((k) => k.id === id)?.priorities).toEqual(['normal', 'low']);
       expect(listed.out.join('')).not.toContain(key);
+      const admin = await run('create', '--name', 'ops', '--scopes', 'admin', '--json');
+      expect(JSON.parse(admin.out[0] ?? '{}')).toMatchObject({ name: 'ops', scopes: ['admin'] });
       expect((await run('revoke', id)).code).toBe(0);
       expect((await run('revoke', id)).code).toBe(1);
     });
@@ -88,6 +97,7 @@ describe(ApiKeysService.name, () => {
       expect((await run('create')).code).toBe(2);
       expect((await run('create', '--name', 'x', '--priorities', 'urgent')).code).toBe(2);
       expect((await run('create', '--name', 'x', '--rate', '5')).code).toBe(2);
+      expect((await run('create', '--name', 'x', '--scopes', 'root')).code).toBe(2);
     });
   });
 });
