@@ -1,6 +1,6 @@
 import { BrokerModule, REDIS } from '@argus/broker';
 import { ARGUS_CONFIG, type ArgusConfig, ConfigModule } from '@argus/config';
-import { HealthController, healthChecks, MetricsModule } from '@argus/observability';
+import { HEALTH_DETAIL, HealthController, healthChecks, MetricsModule, OPS_SERVER_ADDRESS, OpsServer } from '@argus/observability';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { MulterModule } from '@nestjs/platform-express';
@@ -37,7 +37,8 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        MetricsModule.forRoot('api-gateway'),
+        // Metrics and detailed health on the operations port (GATEWAY_METRICS_PORT), not the public one.
+        MetricsModule.forRoot('api-gateway', { route: false }),
         BrokerModule.forRoot({ app: 'api-gateway', failFast: true }),
         MulterModule.registerAsync({
           inject: [ARGUS_CONFIG],
@@ -58,6 +59,9 @@ export class AppModule {
           ],
         }),
         { provide: APP_FILTER, useClass: ErrorFilter },
+        { provide: HEALTH_DETAIL, useValue: false },
+        { provide: OPS_SERVER_ADDRESS, useValue: config.gateway.metrics },
+        OpsServer,
         KeyVerifier,
         RateLimiter,
         AuthMiddleware,

@@ -109,7 +109,7 @@ describe('lifecycle: readiness rules, deadlines, backpressure, graceful shutdown
       const hit = await upload(stack, hitImage);
       expect(hit.status).toBe(200);
       expect(hit.body).toMatchObject({ status: 'completed', cached: true });
-      const metrics = await scrape(`${stack.baseUrl}/metrics`);
+      const metrics = await scrape(`${stack.opsUrl}/metrics`);
       expect(metricValue(metrics, 'argus_backpressure_refusals_total', { priority: 'normal' })).toBe(1);
       expect(metricValue(metrics, 'argus_queue_waiting_jobs', { queue: 'detect', priority: 'normal' })).toBe(3);
       expect(metricValue(metrics, 'argus_queue_jobs', { queue: 'detect', state: 'waiting' })).toBe(3);

@@ -41,7 +41,7 @@ describe('faults: Postgres stops for 10 s under load (its own cluster)', () => {
       await new Promise((r) => setTimeout(r, 150));
     }
     // the gateway stayed ready (results is not critical to it) and answered with results from Redis
-    const gatewayReady = await fetch(`${stack.baseUrl}/health/ready`);
+    const gatewayReady = await fetch(`${stack.opsUrl}/health/ready`);
     expect(gatewayReady.status).toBe(200);
     expect(duringOutage?.status).toBe(200);
     const read = await call(stack, `/v1/detections/${String(duringOutage?.body['id'])}`);

@@ -78,7 +78,7 @@ export function buildConfig(env: Record<string, string | undefined>) {
       imageRetentionSeconds: e.IMAGE_RETENTION_SECONDS,
       requestTtlSeconds: e.REQUEST_TTL_SECONDS,
     },
-    gateway: { host: e.GATEWAY_HOST, port: e.GATEWAY_PORT },
+    gateway: { host: e.GATEWAY_HOST, port: e.GATEWAY_PORT, metrics: { host: e.GATEWAY_METRICS_HOST, port: e.GATEWAY_METRICS_PORT } },
     inference: { host: e.INFERENCE_HOST, port: e.INFERENCE_PORT },
     results: {
       host: e.RESULTS_HOST,

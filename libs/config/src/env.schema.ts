@@ -124,6 +124,9 @@ export const envSchema = z.object({
 
   GATEWAY_HOST: z.string().default('0.0.0.0'),
   GATEWAY_PORT: int(3000),
+  /** The gateway's operations port: /metrics and detailed health, kept off the public API port. */
+  GATEWAY_METRICS_HOST: z.string().default('0.0.0.0'),
+  GATEWAY_METRICS_PORT: int(3004),
   INFERENCE_HOST: z.string().default('0.0.0.0'),
   INFERENCE_PORT: int(3001),
   RESULTS_HOST: z.string().default('0.0.0.0'),

@@ -3,3 +3,4 @@ export * from './logger';
 export * from './health';
 export * from './metrics';
 export * from './http-metrics';
+export * from './ops-server';

@@ -74,14 +74,17 @@ class MetricsController {
   }
 }
 
-/** `/metrics` plus an injectable {@link Metrics} for the whole app. */
+/**
+ * An injectable {@link Metrics} for the whole app, and `/metrics` on its main port unless
+ * `route` is false (an app with a public port serves them on its operations port instead).
+ */
 @Global()
 @Module({})
 export class MetricsModule {
-  static forRoot(app: string): DynamicModule {
+  static forRoot(app: string, options: { route?: boolean } = {}): DynamicModule {
     return {
       module: MetricsModule,
-      controllers: [MetricsController],
+      controllers: options.route === false ? [] : [MetricsController],
       providers: [{ provide: Metrics, useValue: new Metrics(app) }],
       exports: [Metrics],
     };

@@ -76,12 +76,14 @@ export interface StackOptions {
 /** A running Argus made of the built apps (dist/apps), on real Redis and Postgres, isolated by a fresh prefix and schema. */
 export interface Stack {
   baseUrl: string;
+  /** The gateway's operations port: /metrics and detailed /health/ready. */
+  opsUrl: string;
   /** An API key the stack accepts (API_KEYS); send it as x-api-key. */
   apiKey: string;
   prefix: string;
   schema: string;
   env: Record<string, string>;
-  ports: Record<AppName, number> & { rpc: number };
+  ports: Record<AppName, number> & { rpc: number; gatewayOps: number };
   query: Awaited<ReturnType<typeof schemaForTest>>['query'];
   redis: Awaited<ReturnType<typeof redisForTest>>['redis'];
   /** Starts one app (again) and waits until it is ready (or only live, with `until: 'live'`). */
@@ -96,8 +98,8 @@ export interface Stack {
 export async function startStack(options: StackOptions): Promise<Stack> {
   const redisTest = await redisForTest(options.label, options.redisUrl);
   const schemaTest = await schemaForTest(options.label, options.databaseUrl);
-  const [gateway, inference, results, rpc] = (await freePorts(4)) as [number, number, number, number];
-  const ports = { 'api-gateway': gateway, inference, results, rpc };
+  const [gateway, inference, results, rpc, gatewayOps] = (await freePorts(5)) as [number, number, number, number, number];
+  const ports = { 'api-gateway': gateway, inference, results, rpc, gatewayOps };
   const apiKey = `test-${randomBytes(16).toString('hex')}`;
   const env: Record<string, string> = {
     NODE_ENV: 'test',
@@ -111,6 +113,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     MODEL_REPOSITORY: testModelRepository(),
     GATEWAY_HOST: '127.0.0.1',
     GATEWAY_PORT: String(ports['api-gateway']),
+    GATEWAY_METRICS_HOST: '127.0.0.1',
+    GATEWAY_METRICS_PORT: String(ports.gatewayOps),
     INFERENCE_HOST: '127.0.0.1',
     INFERENCE_PORT: String(ports.inference),
     RESULTS_HOST: '127.0.0.1',
@@ -155,6 +159,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
   const stack: Stack = {
     baseUrl: `http://127.0.0.1:${ports['api-gateway']}`,
+    opsUrl: `http://127.0.0.1:${ports.gatewayOps}`,
     apiKey,
     prefix: redisTest.prefix,
     schema: schemaTest.schema,

@@ -1,6 +1,6 @@
 /**
  * The paths that need an API key: the REST API (/v1) and GraphQL. Everything else is open by
- * design: /health/* and /metrics (restricted by network policy), the web page and /docs (what
+ * design: /health/* (terse here; details and /metrics are on the operations port), the web page and /docs (what
  * they call is under /v1), Bull Board (/admin/queues, its own basic auth). Matched without regard
  * to case, as Express routes are.
  */

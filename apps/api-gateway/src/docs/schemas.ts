@@ -90,7 +90,8 @@ export function openApiSchemas() {
     Liveness: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['ok'] } } } satisfies SchemaObject,
     Readiness: {
       type: 'object',
-      required: ['status', 'checks'],
+      required: ['status'],
+      description: 'On the public port only the status; the operations port (GATEWAY_METRICS_PORT) adds each check.',
       properties: {
         status: { type: 'string', enum: ['ok', 'degraded', 'unavailable'] },
         checks: {
