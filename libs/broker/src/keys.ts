@@ -52,12 +52,11 @@ export class ArgusKeys {
   models(): string {
     return `${this.prefix}:models`;
   }
-  /** Heartbeat of one inference process. */
-  worker(id: string): string {
-    return `${this.prefix}:worker:${id}`;
-  }
-  /** Pattern matching every worker heartbeat. */
-  workerPattern(): string {
-    return `${this.prefix}:worker:*`;
+  /**
+   * Hash of inference process id -> its heartbeat (models served, expiry). One key for all
+   * processes, so listing them is one read, never a scan of the keyspace.
+   */
+  workers(): string {
+    return `${this.prefix}:workers`;
   }
 }

@@ -7,6 +7,7 @@ import {
   RequestRecordSchema,
 } from '@argus/contracts';
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import { ArgusKeys } from './keys';
 import { runScript } from './scripts';
 
@@ -189,22 +190,29 @@ export class ArgusStore {
     return null;
   }
 
-  /** Publishes the models an inference process serves, with a heartbeat that expires. */
+  /**
+   * Publishes the models an inference process serves, with a heartbeat that counts for
+   * `heartbeatTtlSeconds`; drops the heartbeats of processes that stopped beating long ago, so
+   * the registry holds live processes and the recently dead only.
+   */
   async publishModels(workerId: string, infos: readonly ModelInfo[], heartbeatTtlSeconds: number): Promise<void> {
+    const now = Date.now();
+    const heartbeat: WorkerHeartbeat = {
+      models: infos.map((i) => ({ name: i.name, version: i.version, provider: i.provider })),
+      at: new Date(now).toISOString(),
+      expiresAt: now + heartbeatTtlSeconds * 1000,
+    };
     const pipeline = this.redis.pipeline();
     for (const info of infos) pipeline.hset(this.keys.models(), info.name, JSON.stringify(info));
-    pipeline.set(
-      this.keys.worker(workerId),
-      JSON.stringify({ models: infos.map((i) => ({ name: i.name, version: i.version, provider: i.provider })), at: new Date().toISOString() }),
-      'EX',
-      heartbeatTtlSeconds,
-    );
+    pipeline.hset(this.keys.workers(), workerId, JSON.stringify(heartbeat));
     await pipeline.exec();
+    const dead = (await this.heartbeats()).filter((w) => w.expiresAt < now - DEAD_WORKER_KEPT_MS).map((w) => w.id);
+    if (dead.length > 0) await this.redis.hdel(this.keys.workers(), ...dead);
   }
 
   /** Removes a process's heartbeat (on shutdown). */
   async withdrawWorker(workerId: string): Promise<void> {
-    await this.redis.del(this.keys.worker(workerId));
+    await this.redis.hdel(this.keys.workers(), workerId);
   }
 
   /** The models published by inference processes, by name. */
@@ -218,23 +226,39 @@ export class ArgusStore {
     return infos.sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  /** Live inference processes (their heartbeats), with the models each serves. */
-  async liveWorkers(): Promise<{ id: string; models: { name: string; version: string; provider: string }[] }[]> {
-    const workers: { id: string; models: { name: string; version: string; provider: string }[] }[] = [];
-    const prefix = this.keys.worker('');
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.keys.workerPattern(), 'COUNT', 100);
-      cursor = next;
-      if (keys.length > 0) {
-        const values = await this.redis.mget(...keys);
-        keys.forEach((key, i) => {
-          const value = values[i];
-          if (value) workers.push({ id: key.slice(prefix.length), ...(JSON.parse(value) as { models: { name: string; version: string; provider: string }[] }) });
-        });
-      }
-    } while (cursor !== '0');
-    return workers;
+  /** Live inference processes (heartbeats not yet expired), with the models each serves. One read. */
+  async liveWorkers(): Promise<(WorkerHeartbeat & { id: string })[]> {
+    const now = Date.now();
+    return (await this.heartbeats()).filter((w) => w.expiresAt >= now);
+  }
+
+  private async heartbeats(): Promise<(WorkerHeartbeat & { id: string })[]> {
+    const all = await this.redis.hgetall(this.keys.workers());
+    const out: (WorkerHeartbeat & { id: string })[] = [];
+    for (const [id, value] of Object.entries(all)) {
+      const parsed = WorkerHeartbeatSchema.safeParse(safeJson(value));
+      if (parsed.success) out.push({ id, ...parsed.data });
+    }
+    return out;
+  }
+}
+
+/** How long the heartbeat of a process that stopped is kept (for diagnosis) before it is dropped. */
+const DEAD_WORKER_KEPT_MS = 10 * 60 * 1000;
+
+const WorkerHeartbeatSchema = z.object({
+  models: z.array(z.object({ name: z.string(), version: z.string(), provider: z.string() })),
+  at: z.string(),
+  expiresAt: z.number(),
+});
+/** What an inference process says about itself every few seconds. */
+export type WorkerHeartbeat = z.infer<typeof WorkerHeartbeatSchema>;
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
   }
 }
 
