@@ -27,7 +27,8 @@ async function bootstrap(): Promise<void> {
     logger.error({ reason: readiness.detail }, 'not taking jobs: the models do not run on the asked execution provider (ALLOW_CPU_FALLBACK=true accepts that)');
     return;
   }
-  app.get(DetectProcessor).start();
+  const processor = app.get(DetectProcessor);
+  for (const model of models.all()) processor.start(model.info.name);
 }
 
 bootstrap().catch((error: unknown) => {

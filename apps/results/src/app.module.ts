@@ -10,7 +10,8 @@ import { ApiKeysService } from './keys/api-keys.service';
 import { KeysController } from './keys/keys.controller';
 import { PersistService } from './persist/persist.service';
 import { Reconciler } from './persist/reconciler.service';
-import { ResultsConsumer } from './persist/results.consumer';
+import { MaintenanceProcessor } from './persist/maintenance.processor';
+import { PersistProcessor } from './persist/persist.processor';
 import { DetectionsController } from './read/detections.controller';
 import { DetectionsService } from './read/detections.service';
 
@@ -28,7 +29,8 @@ export class AppModule {
       controllers: [HealthController, DetectionsController, KeysController],
       providers: [
         PersistService,
-        ResultsConsumer,
+        PersistProcessor,
+        MaintenanceProcessor,
         DatabaseWatch,
         Reconciler,
         DetectionsService,

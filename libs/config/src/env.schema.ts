@@ -87,6 +87,12 @@ export const envSchema = z.object({
    * Retry-After; cache hits are still served. 0 turns the limit off.
    */
   MAX_QUEUE_DEPTH: int(5000),
+  /**
+   * Percent of Redis's maxmemory above which new work is refused with 503 and Retry-After (cache
+   * hits are still served). The rest is the room the pipeline needs to finish what it holds. 0
+   * turns the check off; it does nothing while Redis has no maxmemory.
+   */
+  MAX_REDIS_MEMORY_PERCENT: int(85),
   DEFAULT_CONFIDENCE: num(0.25, 0, 1),
   DEFAULT_IOU: num(0.45, 0, 1),
   DEFAULT_MAX_DETECTIONS: int(300, 1),
@@ -104,8 +110,18 @@ export const envSchema = z.object({
   IMAGE_TTL_SECONDS: int(6 * 3600, 60),
   /** How long image bytes stay after their last job ends (for annotated images). 0 drops them. */
   IMAGE_RETENTION_SECONDS: int(600),
-  /** How long a request's record stays in Redis (it is in Postgres long before). */
+  /** Upper bound for how long a request's record stays in Redis: once its row is in Postgres, a few minutes more. */
   REQUEST_TTL_SECONDS: int(7 * 86400, 60),
+  /** Most results kept in the cache at once (the oldest go first): its size is bounded, not only its age. */
+  CACHE_MAX_ENTRIES: int(100_000, 1),
+  /** How long an Idempotency-Key names its request. */
+  IDEMPOTENCY_TTL_SECONDS: int(86400, 60),
+  /**
+   * How long after admission a request that is not yet in Postgres is first looked at by the
+   * reconciler (which adds a job a crash left out, or hands over a result that never reached
+   * apps/results). Shorter than that and it would chase work that is merely queued.
+   */
+  RECONCILE_AFTER_SECONDS: int(60, 5),
 
   /**
    * API keys the gateway accepts (a secret): comma-separated raw keys (16+ characters) or

@@ -29,6 +29,8 @@ export const DetectionViewSchema = z.object({
   correlationId: z.string().nullable(),
   createdAt: z.string(),
   completedAt: z.string().nullable(),
+  /** Something the client should know about where the request stands (e.g. no worker serves its model yet). */
+  note: z.string().optional(),
 });
 export type DetectionView = z.infer<typeof DetectionViewSchema>;
 

@@ -35,3 +35,17 @@ export function testInferenceResult(): InferenceResult {
     finishedAt: new Date().toISOString(),
   };
 }
+
+/** Redis retention settings for tests of the broker: short, so expiries can be checked. */
+export function testRetention() {
+  return {
+    cacheTtlSeconds: 60,
+    negativeCacheTtlSeconds: 30,
+    cacheMaxEntries: 1000,
+    imageTtlSeconds: 120,
+    imageRetentionSeconds: 5,
+    requestTtlSeconds: 300,
+    idempotencyTtlSeconds: 600,
+    reconcileAfterSeconds: 60,
+  };
+}

@@ -1,4 +1,4 @@
-import { ArgusStore } from '@argus/broker';
+import { ArgusStore, Batcher } from '@argus/broker';
 import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
 import type { ModelInfo } from '@argus/contracts';
 import { Metrics } from '@argus/observability';
@@ -6,7 +6,6 @@ import { DetectorSession, type ImageSlot, ModelError, scanModelRepository } from
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Batcher } from '../detect/batcher';
 
 const HEARTBEAT_MS = 5000;
 const HEARTBEAT_TTL_S = 15;
@@ -14,7 +13,7 @@ const HEARTBEAT_TTL_S = 15;
 /** A loaded, warmed model and the batcher in front of it. */
 export interface HostedModel {
   session: DetectorSession;
-  batcher: Batcher<ImageSlot>;
+  batcher: Batcher<ImageSlot, Float32Array>;
   info: ModelInfo;
 }
 
@@ -66,7 +65,7 @@ export class ModelHost implements OnApplicationShutdown {
         process.exit(70);
       });
       const info: ModelInfo = { ...session.info(), updatedAt: new Date().toISOString() };
-      const batcher = new Batcher<ImageSlot>((slots) => session.runSlots(slots), { maxBatchSize: session.maxBatchSize, maxWaitMs: options.batchMaxWaitMs, runsInFlight: session.modelThreads }, (size) =>
+      const batcher = new Batcher<ImageSlot, Float32Array>((slots) => session.runSlots(slots), { maxBatchSize: session.maxBatchSize, maxWaitMs: options.batchMaxWaitMs, runsInFlight: session.modelThreads }, (size) =>
         this.metrics.batchSize.observe({ model: entry.name }, size),
       );
       this.models.set(entry.name, { session, batcher, info });

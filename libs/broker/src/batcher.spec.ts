@@ -25,7 +25,7 @@ describe(Batcher.name, () => {
   it('runs a lone image at once when the model is idle', async () => {
     const model = controllableRun();
     const batcher = new Batcher(model.run, { maxBatchSize: 8, maxWaitMs: 0 });
-    const slot = batcher.infer(tensor(1));
+    const slot = batcher.submit(tensor(1));
     expect(model.batches).toEqual([1]);
     await model.finishNext();
     await expect(slot).resolves.toMatchObject({ output: Float32Array.of(2), batchSize: 1 });
@@ -34,8 +34,8 @@ describe(Batcher.name, () => {
   it('batches what piled up while the model was busy, up to the max, in arrival order', async () => {
     const model = controllableRun();
     const batcher = new Batcher(model.run, { maxBatchSize: 3, maxWaitMs: 0 });
-    const first = batcher.infer(tensor(1));
-    const rest = [2, 3, 4, 5, 6].map((v) => batcher.infer(tensor(v)));
+    const first = batcher.submit(tensor(1));
+    const rest = [2, 3, 4, 5, 6].map((v) => batcher.submit(tensor(v)));
     expect(model.batches).toEqual([1]);
     expect(batcher.depth).toBe(5);
     await model.finishNext();
@@ -51,7 +51,7 @@ describe(Batcher.name, () => {
   it('keeps as many runs going as the model has threads, batching only what waits beyond them', async () => {
     const model = controllableRun();
     const batcher = new Batcher(model.run, { maxBatchSize: 8, maxWaitMs: 0, runsInFlight: 2 });
-    const slots = [1, 2, 3, 4].map((v) => batcher.infer(tensor(v)));
+    const slots = [1, 2, 3, 4].map((v) => batcher.submit(tensor(v)));
     expect(model.batches).toEqual([1, 1]); // two lone images, side by side
     expect(model.inFlight).toBe(2);
     await model.finishNext();
@@ -66,8 +66,8 @@ describe(Batcher.name, () => {
     try {
       const model = controllableRun();
       const batcher = new Batcher(model.run, { maxBatchSize: 4, maxWaitMs: 5 });
-      void batcher.infer(tensor(1));
-      void batcher.infer(tensor(2));
+      void batcher.submit(tensor(1));
+      void batcher.submit(tensor(2));
       expect(model.batches).toEqual([]);
       jest.advanceTimersByTime(5);
       expect(model.batches).toEqual([2]);
@@ -79,8 +79,8 @@ describe(Batcher.name, () => {
   it('does not wait when a full batch is ready', () => {
     const model = controllableRun();
     const batcher = new Batcher(model.run, { maxBatchSize: 2, maxWaitMs: 1000 });
-    void batcher.infer(tensor(1));
-    void batcher.infer(tensor(2));
+    void batcher.submit(tensor(1));
+    void batcher.submit(tensor(2));
     expect(model.batches).toEqual([2]);
   });
 
@@ -93,15 +93,15 @@ describe(Batcher.name, () => {
       },
       { maxBatchSize: 4, maxWaitMs: 0 },
     );
-    await expect(batcher.infer(tensor(1))).rejects.toThrow('runtime exploded');
+    await expect(batcher.submit(tensor(1))).rejects.toThrow('runtime exploded');
     fail = false;
-    await expect(batcher.infer(tensor(7))).resolves.toMatchObject({ output: Float32Array.of(7) });
+    await expect(batcher.submit(tensor(7))).resolves.toMatchObject({ output: Float32Array.of(7) });
   });
 
   it('reports each batch size to its observer', async () => {
     const sizes: number[] = [];
     const batcher = new Batcher(async (t) => t, { maxBatchSize: 8, maxWaitMs: 0 }, (size) => sizes.push(size));
-    await Promise.all([batcher.infer(tensor(1)), batcher.infer(tensor(2)), batcher.infer(tensor(3))]);
+    await Promise.all([batcher.submit(tensor(1)), batcher.submit(tensor(2)), batcher.submit(tensor(3))]);
     expect(sizes).toEqual([1, 2]);
   });
 });

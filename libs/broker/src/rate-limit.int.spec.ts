@@ -1,9 +1,9 @@
-import { redisForTest } from '@argus/testing';
+import { redisForTest, testRetention } from '@argus/testing';
 import type { Redis } from 'ioredis';
 import { takeToken } from './rate-limit';
 import { ArgusStore } from './store';
 
-const retention = { cacheTtlSeconds: 60, negativeCacheTtlSeconds: 30, imageTtlSeconds: 120, imageRetentionSeconds: 5, requestTtlSeconds: 300 };
+const retention = testRetention();
 
 describe(takeToken.name, () => {
   let redis: Redis;

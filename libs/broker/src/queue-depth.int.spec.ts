@@ -2,7 +2,7 @@ import { BULLMQ_PRIORITY, JobName } from '@argus/contracts';
 import { redisForTest } from '@argus/testing';
 import type { Redis } from 'ioredis';
 import { Cached, countQueue, queueBacklog } from './queue-depth';
-import { createDetectQueue, type DetectQueue } from './queues';
+import { DetectJobs, type DetectQueue } from './detect-jobs';
 
 describe('queue depth', () => {
   let redis: Redis;
@@ -13,7 +13,7 @@ describe('queue depth', () => {
     const t = await redisForTest('queuedepth');
     redis = t.redis;
     cleanup = t.cleanup;
-    queue = createDetectQueue(redis, t.prefix, { attempts: 1, backoffMs: 10 });
+    queue = new DetectJobs(redis, t.prefix, { attempts: 1, backoffMs: 10 }).queue('m');
   });
   afterAll(async () => {
     await queue.close();
@@ -27,7 +27,7 @@ describe('queue depth', () => {
     await queue.add(JobName.Detect, { ...data, priority: 'normal' }, { priority: BULLMQ_PRIORITY.normal, delay: 60000 });
     const counts = await countQueue(queue, true);
     expect(counts).toEqual({
-      queue: 'detect',
+      queue: 'detect.m',
       states: { waiting: 4, active: 0, delayed: 1, failed: 0, completed: 0 },
       waitingByPriority: { high: 1, normal: 0, low: 3 },
     });
