@@ -19,7 +19,9 @@ const SPECIFIER = /(\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^\s*import\s+)(
 
 function compile(module, folder) {
   const args = ['-p', join(lib, 'tsconfig.lib.json'), '--rootDir', join(lib, 'src'), '--outDir', join(out, folder)];
-  args.push('--module', module, '--declaration', '--sourceMap', 'false', '--incremental', 'false');
+  // noEmitOnError: a broken build writes nothing (an import from another lib would otherwise emit
+  // that lib's files beside its sources).
+  args.push('--module', module, '--declaration', '--sourceMap', 'false', '--incremental', 'false', '--noEmitOnError');
   execFileSync(process.execPath, [tsc, ...args], { stdio: 'inherit', cwd: root });
   // Tells Node how to load the folder's .js files, whatever the package's own "type".
   writeFileSync(join(out, folder, 'package.json'), `${JSON.stringify({ type: module === 'commonjs' ? 'commonjs' : 'module' })}\n`);

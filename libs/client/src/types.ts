@@ -1,5 +1,5 @@
 // The shapes the Argus REST API sends and takes, declared here rather than imported from the
-// workspace's contracts lib: the published package must stand alone (no @argus/* imports, no
+// workspace's contracts lib: the published package must stand alone (no workspace imports, no
 // zod). contracts.spec.ts checks that what the server's contracts describe still fits these.
 // Unions end in `(string & {})` where the server may add values: a client built today keeps
 // working against tomorrow's server, and editors still suggest the known values.
