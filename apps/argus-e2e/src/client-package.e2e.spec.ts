@@ -98,9 +98,11 @@ function run(command: string, args: string[], cwd: string, env: Record<string, s
 }
 
 function codeFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((entry) => entry.isFile() && /\.(js|d\.ts)$/.test(entry.name))
-    .map((entry) => join(entry.parentPath, entry.name));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return codeFiles(path);
+    return /\.(js|d\.ts)$/.test(entry.name) ? [path] : [];
+  });
 }
 
 describe('@argus/client as an npm package', () => {

@@ -28,9 +28,11 @@ function compile(module, folder) {
 }
 
 function files(dir) {
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((entry) => entry.isFile() && /\.(js|d\.ts)$/.test(entry.name))
-    .map((entry) => join(entry.parentPath, entry.name));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return files(path);
+    return /\.(js|d\.ts)$/.test(entry.name) ? [path] : [];
+  });
 }
 
 // Node's ES module loader wants full file names; the sources use extensionless imports, like the
