@@ -25,6 +25,7 @@ export interface RetryEvent {
   error: ArgusError;
 }
 
+/** The retry policy of a client that sets none. */
 export const DEFAULT_RETRY: Readonly<RetryOptions> = Object.freeze({ maxAttempts: 3, maxElapsedMs: 60_000, baseDelayMs: 500, maxDelayMs: 8_000 });
 
 /** One logical call: every attempt sends the same thing. */
@@ -46,6 +47,7 @@ export interface Call {
   timeoutMs: number;
 }
 
+/** Where calls go, and what every one of them carries. */
 export interface TransportOptions {
   baseUrl: string;
   headers: Record<string, string>;
