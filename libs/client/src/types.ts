@@ -121,6 +121,8 @@ export interface DetectionView {
   createdAt: string;
   /** ISO-8601 UTC; null until it ends. */
   completedAt: string | null;
+  /** Something to know about where it stands, e.g. that no inference process serves its model right now. */
+  note?: string;
 }
 
 /** One page of `GET /v1/detections`, newest first. */
