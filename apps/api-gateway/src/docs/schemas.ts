@@ -1,7 +1,7 @@
 import { DetectionStatusSchema, DetectionViewSchema, ErrorInfoSchema, PrioritySchema } from '@argus/contracts';
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { z } from 'zod';
-import { MAX_DEADLINE_MS } from '../detections/submit-params';
+import { MAX_DEADLINE_MS } from '@argus/contracts';
 
 /** A `$ref` to a schema of {@link openApiSchemas}. */
 export function ref(name: keyof ReturnType<typeof openApiSchemas>): { $ref: string } {

@@ -3,8 +3,8 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { NextFunction, Request, Response } from 'express';
 import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isOperationalPath } from '../auth/protected-paths';
-import { sendApiError } from '../auth/respond';
+import { isOperationalPath } from './protected-paths';
+import { sendApiError } from './respond';
 import { ApiError } from '../errors/api-error';
 
 /** How long in-flight requests get to finish after SIGTERM before their connections are cut (event streams). */

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Redis } from 'ioredis';
-import { isProtectedPath } from '../auth/protected-paths';
-import { sendApiError } from '../auth/respond';
+import { isProtectedPath } from './protected-paths';
+import { sendApiError } from './respond';
 import { ApiError } from '../errors/api-error';
 
 /** What a client is told to wait while Redis is away. */

@@ -4,7 +4,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { Counter } from 'prom-client';
 import { ApiError } from '../errors/api-error';
 import { contextOf } from '../http/request-context';
-import { RateLimiter } from '../limits/rate-limiter.service';
+import { RateLimiter } from './rate-limiter.service';
 import { isProtectedPath } from './protected-paths';
 import { KeyVerifier } from './key-verifier.service';
 import { sendApiError } from './respond';
