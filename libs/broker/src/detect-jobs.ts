@@ -36,6 +36,21 @@ export interface Enqueue {
   deadline?: number;
 }
 
+/** The payload of the detection job named after a request: keys and parameters, never image bytes. */
+export function detectJobOf(record: RequestRecord, deadline?: number): DetectJob {
+  return {
+    workKey: record.workKey,
+    sha256: record.sha256,
+    model: record.model,
+    params: record.params,
+    priority: record.priority,
+    requestId: record.id,
+    correlationId: record.correlationId,
+    enqueuedAt: Date.parse(record.createdAt),
+    ...(deadline !== undefined ? { deadline } : {}),
+  };
+}
+
 /**
  * Every BullMQ operation on the detection queues, one per model (`detect.<model>`), behind one
  * class: apps add, join, promote, read and cancel detection jobs here and never touch a Queue.
@@ -76,18 +91,7 @@ export class DetectJobs {
    * de-duplication by work key). Returns the job's id and whether it was a join.
    */
   async enqueue({ record, deadline }: Enqueue): Promise<{ jobId: string; joined: boolean }> {
-    const data: DetectJob = {
-      workKey: record.workKey,
-      sha256: record.sha256,
-      model: record.model,
-      params: record.params,
-      priority: record.priority,
-      requestId: record.id,
-      correlationId: record.correlationId,
-      enqueuedAt: Date.parse(record.createdAt),
-      ...(deadline !== undefined ? { deadline } : {}),
-    };
-    const job = await this.queue(record.model.name).add(JobName.Detect, data, {
+    const job = await this.queue(record.model.name).add(JobName.Detect, detectJobOf(record, deadline), {
       jobId: record.id,
       priority: BULLMQ_PRIORITY[record.priority],
       deduplication: { id: record.workKey },

@@ -1,5 +1,5 @@
 import { failed, type RequestRecord, type WorkOutcome } from '@argus/contracts';
-import { redisForTest, testInferenceResult, testRequestRecord as record, testRetention } from '@argus/testing';
+import { redisForTest, testInferenceResult, testModelInfo, testRequestRecord as record, testRetention } from '@argus/testing';
 import type { Redis } from 'ioredis';
 import { jobEndMessageHead, parseJobEvent } from './job-events';
 import { PERSISTED_RECORD_TTL_SECONDS, ArgusStore } from './store';
@@ -167,26 +167,7 @@ describe(ArgusStore.name, () => {
   });
 
   it('publishes models with a heartbeat that lists live workers', async () => {
-    await store.publishModels(
-      'w1',
-      [
-        {
-          name: 'yolox-nano',
-          version: 'v1',
-          family: 'yolox',
-          input: { width: 416, height: 416 },
-          dynamicBatch: true,
-          maxBatchSize: 8,
-          labels: ['person'],
-          provider: 'cpu',
-          requestedProviders: ['cpu'],
-          loadMs: 1,
-          warmupMs: 1,
-          updatedAt: new Date().toISOString(),
-        },
-      ],
-      10,
-    );
+    await store.publishModels('w1', [{ ...testModelInfo(['person']), updatedAt: new Date().toISOString() }], 10);
     expect((await store.listModels()).map((m) => m.name)).toEqual(['yolox-nano']);
     expect((await store.liveWorkers()).map((w) => w.id)).toEqual(['w1']);
     // A process that stopped beating is not live, and is dropped from the registry after a while.
