@@ -22,7 +22,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         // Metrics and detailed health on the operations port (GATEWAY_METRICS_PORT), not the public one.
-        MetricsModule.forRoot('api-gateway', { route: false }),
+        MetricsModule.forRoot('api-gateway', { route: false, build: config.build }),
         BrokerModule.forRoot({ app: 'api-gateway', failFast: true }),
         ResultsClientModule,
         AccessModule,

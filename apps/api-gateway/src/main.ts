@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { loadConfig } from '@argus/config';
 import { REDIS } from '@argus/broker';
-import { createLogger, httpMetricsMiddleware, Metrics, NestLogger } from '@argus/observability';
+import { createLogger, httpMetricsMiddleware, Metrics, NestLogger, startTracing } from '@argus/observability';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import express from 'express';
@@ -21,6 +21,8 @@ import { graphqlJsonBody } from './graphql/image-input';
 async function bootstrap(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('api-gateway', config.log);
+  // Before the app: its queues and workers take their telemetry when they are created.
+  startTracing({ enabled: config.tracing.enabled, serviceName: config.tracing.serviceName || 'argus-api-gateway' });
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     logger: new NestLogger(logger),
     bodyParser: false,

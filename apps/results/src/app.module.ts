@@ -22,7 +22,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        MetricsModule.forRoot('results'),
+        MetricsModule.forRoot('results', { build: config.build }),
         BrokerModule.forRoot({ app: 'results', failFast: false }),
         DatabaseModule,
       ],

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { loadConfig } from '@argus/config';
-import { createLogger, NestLogger } from '@argus/observability';
+import { createLogger, NestLogger, startTracing } from '@argus/observability';
 import { NestFactory } from '@nestjs/core';
 import { type MicroserviceOptions, Transport } from '@nestjs/microservices';
 import { AppModule } from './app.module';
@@ -15,6 +15,8 @@ import { runPersistCli } from './persist/persist-cli';
 async function bootstrap(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('results', config.log);
+  // Before the app: its queues and workers take their telemetry when they are created.
+  startTracing({ enabled: config.tracing.enabled, serviceName: config.tracing.serviceName || 'argus-results' });
   const app = await NestFactory.create(AppModule.forRoot(config), { logger: new NestLogger(logger) });
   // process.exit after the hooks (not a re-raised signal): pino flushes its last lines on exit.
   app.enableShutdownHooks(undefined, { useProcessExit: true });

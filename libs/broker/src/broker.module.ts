@@ -1,6 +1,6 @@
 import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
 import { QueueName } from '@argus/contracts';
-import { Metrics } from '@argus/observability';
+import { bullmqTelemetry, Metrics } from '@argus/observability';
 import { BullModule, getQueueToken, InjectQueue } from '@nestjs/bullmq';
 import { type DynamicModule, Global, Inject, Injectable, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Queue } from 'bullmq';
@@ -75,7 +75,8 @@ export class BrokerModule {
         BullModule.forRootAsync({
           imports: [redis],
           inject: [REDIS, ARGUS_CONFIG],
-          useFactory: (connection: Redis, config: ArgusConfig) => ({ connection, prefix: config.redis.prefix }),
+          // Telemetry (when tracing is on) carries each job's trace context to its worker.
+          useFactory: (connection: Redis, config: ArgusConfig) => ({ connection, prefix: config.redis.prefix, telemetry: bullmqTelemetry() }),
         }),
         BullModule.registerQueueAsync(
           {

@@ -1,4 +1,5 @@
 import { BULLMQ_PRIORITY, type DetectJob, decodeFailure, detectQueueName, type ErrorInfo, type InferenceResult, JobName, type RequestRecord } from '@argus/contracts';
+import { bullmqTelemetry } from '@argus/observability';
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { logConnectionErrors } from './redis';
@@ -74,6 +75,7 @@ export class DetectJobs {
         connection: this.connection,
         prefix: this.prefix,
         defaultJobOptions: detectJobOptions(this.retry),
+        telemetry: bullmqTelemetry(),
       });
       logConnectionErrors(queue, `queue:${detectQueueName(model)}`);
       this.queues.set(model, queue);

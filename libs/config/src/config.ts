@@ -94,6 +94,14 @@ export function buildConfig(env: Record<string, string | undefined>) {
     admin: e.ADMIN_USER && e.ADMIN_PASSWORD ? { user: e.ADMIN_USER, password: e.ADMIN_PASSWORD } : null,
     graphql: { maxDepth: e.GRAPHQL_MAX_DEPTH, maxCost: e.GRAPHQL_MAX_COST },
     events: { heartbeatMs: e.EVENTS_HEARTBEAT_MS },
+    tracing: {
+      enabled:
+        !e.OTEL_SDK_DISABLED &&
+        e.OTEL_TRACES_EXPORTER !== 'none' &&
+        (e.OTEL_TRACES_EXPORTER === 'otlp' || e.OTEL_EXPORTER_OTLP_ENDPOINT !== '' || e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== ''),
+      serviceName: e.OTEL_SERVICE_NAME,
+    },
+    build: { commit: e.BUILD_COMMIT, version: e.BUILD_VERSION },
   });
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ARGUS_VERSION } from './version';
 
 const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
 const num = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
@@ -162,6 +163,22 @@ export const envSchema = z.object({
   GRAPHQL_MAX_COST: int(5000, 1),
   /** Interval of Server-Sent Events heartbeats (comment lines) on /v1/detections/:id/events. */
   EVENTS_HEARTBEAT_MS: int(15000, 100),
+
+  /**
+   * OpenTelemetry traces, off by default: on when OTEL_TRACES_EXPORTER is `otlp`, or an OTLP
+   * endpoint is set (and OTEL_TRACES_EXPORTER is not `none`). The exporter reads the other
+   * OTEL_EXPORTER_OTLP_* variables (headers, protocol, timeouts) itself, as the spec says.
+   */
+  OTEL_SDK_DISABLED: bool(false),
+  OTEL_TRACES_EXPORTER: z.string().default(''),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().default(''),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().default(''),
+  /** The service name on spans; default `argus-<app>`. */
+  OTEL_SERVICE_NAME: z.string().default(''),
+  /** The source revision the image was built from, for the argus_build_info metric (set by the image build). */
+  BUILD_COMMIT: z.string().default('unknown'),
+  /** The release, for the argus_build_info metric; defaults to this source tree's version. */
+  BUILD_VERSION: z.string().default(ARGUS_VERSION),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -1,7 +1,7 @@
 import { connectionErrorLogger, createRedis, JobEvents } from '@argus/broker';
 import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
 import { type DetectJob, DetectJobSchema, detectQueueName, encodeFailure, type InferenceResult } from '@argus/contracts';
-import { Metrics, withCorrelation } from '@argus/observability';
+import { bullmqTelemetry, Metrics, withCorrelation } from '@argus/observability';
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -44,6 +44,7 @@ export class DetectProcessor implements BeforeApplicationShutdown, OnApplication
       stalledInterval: options.stalledIntervalMs,
       maxStalledCount: 1,
       autorun: false,
+      telemetry: bullmqTelemetry(),
     });
     // Redis going away shows as a burst of connection errors: logged at most every few seconds.
     worker.on('error', connectionErrorLogger(`worker:${queue}`));

@@ -1,7 +1,7 @@
 import { ArgusStore, jobEndMessageHead, jobStateMessage, PersistJobs } from '@argus/broker';
 import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
 import { type DetectJob, type Detection, type ErrorInfo, failed, type InferenceResult, type WorkOutcome } from '@argus/contracts';
-import { Metrics } from '@argus/observability';
+import { inSpan, Metrics } from '@argus/observability';
 import { postprocess, preprocess } from '@argus/vision';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { type HostedModel, ModelHost } from '../models/model-host.service';
@@ -38,7 +38,9 @@ export class DetectService {
     // released its de-duplication key): answer from the outcome instead of running the model.
     // Waiting gateways hear that the job is active in the same round trip.
     const fetchStart = performance.now();
-    const { outcome: prior, image: bytes } = await this.store.jobInputs(job.workKey, job.sha256, jobStateMessage(context.jobId, 'active'));
+    const { outcome: prior, image: bytes } = await inSpan('fetch', { 'argus.work_key': job.workKey }, () =>
+      this.store.jobInputs(job.workKey, job.sha256, jobStateMessage(context.jobId, 'active')),
+    );
     const fetchMs = performance.now() - fetchStart;
     if (prior) {
       if (!prior.ok) throw new JobFailure(prior.error.code, prior.error.message);
@@ -98,8 +100,12 @@ export class DetectService {
     const slot = model.session.slot();
     try {
       const limits = { maxBytes: this.config.limits.maxImageBytes, maxPixels: this.config.limits.maxImagePixels };
-      const prepared = await preprocess(bytes, model.session.spec, limits, slot.input);
-      const run = await model.batcher.submit(slot);
+      const prepared = await inSpan('preprocess', {}, () => preprocess(bytes, model.session.spec, limits, slot.input));
+      const run = await inSpan('inference', { 'argus.model': model.info.name, 'argus.model_version': model.info.version }, async (span) => {
+        const ran = await model.batcher.submit(slot);
+        span.setAttribute('argus.batch_size', ran.batchSize);
+        return ran;
+      });
       const postStart = performance.now();
       const detections = postprocess(run.output, model.session.spec, prepared, params).map(tidy);
       return { prepared, run, detections, postprocessMs: performance.now() - postStart };
@@ -124,12 +130,15 @@ export class DetectService {
    * dies between the two, the requests wait in the ledger, marked, and the reconciler hands them over.
    */
   private async end(job: Pick<DetectJob, 'workKey' | 'sha256'>, context: JobContext, outcome: WorkOutcome, remember: boolean | number): Promise<void> {
-    const persistId = PersistJobs.newId('end');
-    const handed = await this.store.endWork(job, context.jobId, outcome, remember, persistId, jobEndMessageHead(context.jobId, outcome));
-    if (handed.missing.length > 0) {
-      this.logger.error({ msg: 'request records missing (expired?); their rows cannot be written', workKey: job.workKey, requestIds: handed.missing });
-    }
-    await this.persist.handOver(persistId, { workKey: job.workKey, jobId: context.jobId, attempts: context.attempt, cached: false, outcome }, handed.records);
+    await inSpan('end of work', { 'argus.ok': outcome.ok }, async (span) => {
+      const persistId = PersistJobs.newId('end');
+      const handed = await this.store.endWork(job, context.jobId, outcome, remember, persistId, jobEndMessageHead(context.jobId, outcome));
+      if (handed.missing.length > 0) {
+        this.logger.error({ msg: 'request records missing (expired?); their rows cannot be written', workKey: job.workKey, requestIds: handed.missing });
+      }
+      span.setAttribute('argus.requests', handed.records.length);
+      await this.persist.handOver(persistId, { workKey: job.workKey, jobId: context.jobId, attempts: context.attempt, cached: false, outcome }, handed.records);
+    });
   }
 }
 

@@ -1,6 +1,6 @@
 import { cappedBackoff, connectionErrorLogger } from '@argus/broker';
 import { encodeFailure, type PersistJob, PersistJobSchema, QueueName } from '@argus/contracts';
-import { Metrics, withCorrelation } from '@argus/observability';
+import { inSpan, Metrics, withCorrelation } from '@argus/observability';
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
@@ -70,7 +70,9 @@ export class PersistProcessor extends WorkerHost implements OnApplicationBootstr
     const data = parsed.data;
     const started = performance.now();
     try {
-      const inserted = await this.persistence.persist(data);
+      const inserted = await inSpan('persist rows', { 'argus.requests': data.records.length, 'argus.request_ids': data.records.map((r) => r.id).join(',') }, () =>
+        this.persistence.persist(data),
+      );
       this.metrics.jobsTotal.inc({ queue: QueueName.Results, outcome: 'completed', code: '' });
       this.logger.debug({ msg: 'persist job done', jobId: job.id, attempt: job.attemptsMade + 1, rows: data.records.length, inserted, ms: Math.round(performance.now() - started) });
       return inserted;
