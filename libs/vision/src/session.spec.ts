@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ModelError } from './errors';
-import { type ModelEntry, scanModelRepository } from './model-repository';
+import { type RepositoryModel, primaryEntry, scanModelRepository } from './model-repository';
 import { preprocess } from './preprocess';
 import { DetectorSession, type SessionOptions } from './session';
 
@@ -16,10 +16,10 @@ const bytes = (a: Float32Array | undefined) => Buffer.from(a?.buffer ?? new Arra
 const PHOTOS = ['bus.jpg', 'zidane.jpg', 'darknet-dog.jpg', 'darknet-horses.png', 'coco-000000000139-livingroom.jpg'];
 
 describe(DetectorSession.name, () => {
-  let entries: ModelEntry[];
-  const entry = (name: string) => entries.find((e) => e.name === name) as ModelEntry;
+  let models: RepositoryModel[];
+  const entry = (name: string) => primaryEntry(models.find((m) => m.name === name) as RepositoryModel);
   beforeAll(async () => {
-    entries = await scanModelRepository(testModelRepository());
+    models = await scanModelRepository(testModelRepository());
   });
 
   describe('yolox-nano (dynamic batch)', () => {
@@ -171,7 +171,7 @@ describe(DetectorSession.name, () => {
       await mkdir(join(dir, 'tuned'));
       await symlink(entry('yolox-nano').path, join(dir, 'tuned', 'model.onnx'));
       await writeFile(join(dir, 'tuned', 'model.json'), JSON.stringify({ confidence: 0.4, maxDetections: 20 }));
-      const [tuned] = (await scanModelRepository(dir)) as [ModelEntry];
+      const tuned = primaryEntry((await scanModelRepository(dir))[0] as RepositoryModel);
       const session = await DetectorSession.create(tuned, { ...OPTIONS, maxBatchSize: 1 });
       expect(session.info()).toMatchObject({ name: 'tuned', defaults: { confidence: 0.4, maxDetections: 20 }, maxBatchSize: 1 });
       expect(session.info().defaults).not.toHaveProperty('iou');
@@ -191,7 +191,7 @@ describe(DetectorSession.name, () => {
     it('a file that is not an ONNX model, naming every provider tried', async () => {
       await mkdir(join(dir, 'broken'));
       await writeFile(join(dir, 'broken', 'model.onnx'), 'not a model');
-      const [broken] = (await scanModelRepository(dir)) as [ModelEntry];
+      const broken = primaryEntry((await scanModelRepository(dir))[0] as RepositoryModel);
       const e: unknown = await DetectorSession.create(broken, { ...OPTIONS, executionProviders: ['nope', 'cpu'] }).catch((err: unknown) => err);
       expect(e).toBeInstanceOf(ModelError);
       expect(e).toMatchObject({ code: 'invalid_model', message: expect.stringMatching(/broken.*nope: .*cpu: /s) });
