@@ -1,11 +1,11 @@
 import { ModelInfoSchema } from '@argus/contracts';
-import { testImage, testModelRepository } from '@argus/testing';
+import { testDetrModel, testImage, testModelRepository } from '@argus/testing';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ModelError } from './errors';
-import { type RepositoryModel, primaryEntry, scanModelRepository } from './model-repository';
+import { type RepositoryModel, primaryEntry, readModelFile, scanModelRepository } from './model-repository';
 import { preprocess } from './preprocess';
 import { DetectorSession, type SessionOptions } from './session';
 
@@ -162,6 +162,62 @@ describe(DetectorSession.name, () => {
       const blank = new Float32Array(3 * 640 * 640);
       const outputs = await session.run([blank, blank, blank]);
       expect(outputs.map((o) => o.length)).toEqual([84 * 8400, 84 * 8400, 84 * 8400]);
+    });
+  });
+
+  describe('deimv2-atto-int8 (DETR family: two inputs, three outputs, batch squeezed out)', () => {
+    let session: DetectorSession;
+    beforeAll(async () => {
+      session = await DetectorSession.create(await readModelFile(testDetrModel()), { ...OPTIONS, maxBatchSize: 4 });
+    });
+    afterAll(() => session.release());
+
+    it('measures its query count on the first run, and runs one image at a time: its declared dynamic batch fails', () => {
+      expect(session.spec).toMatchObject({
+        family: 'detr',
+        inputWidth: 320,
+        numAnchors: 300,
+        outputs: [
+          { name: 'labels', size: 300 },
+          { name: 'boxes', size: 1200 },
+          { name: 'scores', size: 300 },
+        ],
+        extraInputs: [{ name: 'orig_target_sizes', type: 'int64', values: [320, 320] }],
+      });
+      expect(session.maxBatchSize).toBe(1);
+      expect(session.spec.dynamicBatch).toBe(false);
+      expect(session.notes).toEqual([expect.stringMatching(/^batch of 4 failed \(.*GatherElements.*\); running one image at a time$/)]);
+      const info = session.info();
+      expect(ModelInfoSchema.omit({ updatedAt: true }).parse(info)).toEqual(info);
+      expect(info).toMatchObject({ name: 'deimv2-atto-int8', family: 'detr', dynamicBatch: false, maxBatchSize: 1 });
+    });
+
+    it('hands each image its labels, boxes and scores end to end; class ids come through exactly', async () => {
+      const { tensor } = await preprocess(readFileSync(testImage('zidane.jpg')), session.spec, LIMITS);
+      const [output] = await session.run([tensor]);
+      expect(output?.length).toBe(1800);
+      const labels = output?.subarray(0, 300) ?? new Float32Array(0);
+      expect(labels.every((l) => Number.isInteger(l) && l >= 0 && l < 80)).toBe(true);
+      const scores = output?.subarray(1500) ?? new Float32Array(0);
+      expect(scores.every((s) => s >= 0 && s <= 1)).toBe(true);
+    });
+
+    it('runs shared slots on its thread and on the calling thread with the outputs of a plain run, bit for bit', async () => {
+      const photos = ['bus.jpg', 'darknet-horses.png', 'zidane.jpg'];
+      for (const thread of [true, false]) {
+        const shared = await DetectorSession.create(await readModelFile(testDetrModel()), { ...OPTIONS, maxBatchSize: 4, sharedSlots: 3, thread });
+        try {
+          const slots = photos.map(() => shared.slot());
+          expect(slots.every((s) => s.shared)).toBe(true);
+          await Promise.all(photos.map((f, i) => preprocess(readFileSync(testImage(f)), shared.spec, LIMITS, slots[i]?.input)));
+          const plain = await session.run(slots.map((s) => s.input.slice()));
+          const outputs = await shared.runSlots(slots);
+          for (const [i, output] of outputs.entries()) expect([thread, i, bytes(output).equals(bytes(plain[i]))]).toEqual([thread, i, true]);
+          for (const slot of slots) slot.release();
+        } finally {
+          await shared.release();
+        }
+      }
     });
   });
 
