@@ -33,7 +33,7 @@ const REFERENCE: Record<string, Reference> = {
     ['cow', 0.61],
     // A second query on the cow's box. It scores 0.42 with the linear resize; the resamplings
     // that give it 0.47-0.49 (lanczos3, an exact port of Pillow's bilinear filter) lose the cow and
-    // move other photos out of tolerance (docs/adr/0012). This int8 model moves scores by up to
+    // move other photos out of tolerance (docs/adr/0014). This int8 model moves scores by up to
     // 0.08 on one-level pixel changes: the one reference detection checked more loosely.
     ['horse', 0.5, 0.09],
   ],

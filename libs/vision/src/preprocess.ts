@@ -17,7 +17,7 @@ export interface PreparedImage {
   preprocessMs: number;
 }
 
-/** How sharp decodes and resizes; the defaults are chosen and measured in docs/adr/0002 and 0012. */
+/** How sharp decodes and resizes; the defaults are chosen and measured in docs/adr/0002 and 0014. */
 export interface DecodeOptions {
   /** Resampling kernel; default: the model family's (lanczos3 for the YOLO families, linear for DETR). */
   kernel?: keyof sharp.KernelEnum;

@@ -22,7 +22,7 @@ const INPUT_TYPES: readonly ExtraInput['type'][] = ['int64', 'int32', 'float32']
  * model.json), and orig_target_sizes = the canvas [W, H], so boxes come back in input pixels and
  * are mapped to the photo like any letterboxed box. The resize is sharp's linear kernel on the
  * whole decoded image (no shrink-on-load), the counterpart of the script's bilinear resize; the
- * measured alternatives are in docs/adr/0012.
+ * measured alternatives are in docs/adr/0014.
  */
 export const DETR: ModelFamilyDefinition = {
   name: 'detr',
