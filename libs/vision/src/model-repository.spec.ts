@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { ModelError } from './errors';
 import {
   type RepositoryModel,
+  type VersionEntry,
   compareVersions,
   pickVersion,
   primaryEntry,
@@ -15,6 +16,7 @@ import {
 } from './model-repository';
 
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+const digestOf = (v: VersionEntry | undefined) => (v && !v.error ? v.digest : undefined);
 
 describe(scanModelRepository.name, () => {
   let dir: string;
@@ -112,17 +114,18 @@ describe(scanModelRepository.name, () => {
     });
     const model = await only();
     expect(model).toMatchObject({ name: 'det', layout: 'versioned', config: { confidence: 0.3 } });
-    expect(model.versions.map((v) => [v.version, v.path, v.digest])).toEqual([
+    expect(model.versions.map((v) => [v.version, v.path, digestOf(v)])).toEqual([
       ['1', join(dir, 'det', '1', 'model.onnx'), sha256(Buffer.concat([Buffer.from('one'), Buffer.from('{"confidence":0.3}')]))],
       ['2', join(dir, 'det', '2', 'model.onnx'), expect.stringMatching(/^[0-9a-f]{64}$/)],
       ['10', join(dir, 'det', '10', 'model.onnx'), expect.stringMatching(/^[0-9a-f]{64}$/)],
     ]);
     // A file replaced under the same version name keeps the name and changes the digest.
-    const before = model.versions[2]?.digest;
+    const before = digestOf(model.versions[2]);
     await layout({ 'det/10/model.onnx': 'ten, retrained' });
     const after = (await only()).versions[2];
     expect(after?.version).toBe('10');
-    expect(after?.digest).not.toBe(before);
+    expect(digestOf(after)).not.toBe(before);
+    expect(before).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('lists a model that cannot be served with its reason, and still lists the others', async () => {
