@@ -78,10 +78,12 @@ export class SessionCore {
     return new SessionCore(await ort.InferenceSession.create(path, options));
   }
 
+  /** The model's inputs as ONNX Runtime reports them. */
   get inputs(): TensorIo[] {
     return io(this.session.inputMetadata);
   }
 
+  /** The model's outputs as ONNX Runtime reports them. */
   get outputs(): TensorIo[] {
     return io(this.session.outputMetadata);
   }
@@ -132,6 +134,7 @@ export class SessionCore {
     return outputs.map((o) => o.dims);
   }
 
+  /** Frees the ONNX Runtime session. */
   async release(): Promise<void> {
     await this.session.release();
   }

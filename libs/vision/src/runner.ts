@@ -109,6 +109,8 @@ function threadProgram(): { file: string; options: WorkerOptions } {
   }
   const execArgv = withoutSwcRegister(process.execArgv);
   execArgv.push('--require', 'ts-node/register/transpile-only');
+  // The thread's environment is the process's (a worker's default) plus where ts-node finds
+  // compiler options: the workspace root has no tsconfig.json of its own.
   const env = { ...process.env, TS_NODE_PROJECT: join(__dirname, '..', 'tsconfig.lib.json') };
   return { file: source, options: { execArgv, env } };
 }
