@@ -1,5 +1,31 @@
 import { ModelError } from '../errors';
-import type { Candidate, HeadShape } from './candidate';
+import type { Candidate, HeadShape, ModelFamilyDefinition } from './family';
+import { gridAnchors, gridOutput, notAGridHead } from './yolo-grid';
+
+/**
+ * Ultralytics YOLOv8 / YOLO11: one output [batch, 4+classes, anchors] (box centre and size in
+ * input pixels, sigmoid class scores, no objectness); images in RGB 0..1, resized with Python's
+ * rounding and centred on grey 114 with left/top = round(d - 0.1) (Ultralytics' LetterBox).
+ */
+export const YOLOV8: ModelFamilyDefinition = {
+  name: 'yolov8',
+  expected: (input) => `Ultralytics YOLOv8/YOLO11 [batch, 4+classes, ${gridAnchors(input.width, input.height)}] for a ${input.width}x${input.height} input`,
+  recognise(io, input, overrides) {
+    const grid = gridOutput(io, input, overrides);
+    if (!grid.ok) return grid;
+    const anchorsFit = grid.d2 === grid.anchors || (overrides.family === 'yolov8' && grid.d2 === undefined);
+    if (!anchorsFit || grid.d1 === undefined || grid.d1 < 5) return { ok: false, reason: notAGridHead(grid) };
+    const numClasses = grid.d1 - 4;
+    return {
+      ok: true,
+      head: { outputs: [{ name: grid.output.name, size: grid.d1 * grid.anchors }], extraInputs: [], numClasses, numAnchors: grid.anchors },
+    };
+  },
+  preprocessing: { placement: 'centre-rounded', kernel: 'lanczos3', shrinkOnLoad: true, padValue: 114, channels: 'rgb', divisor: 255, mean: [0, 0, 0], std: [1, 1, 1] },
+  nms: true,
+  decode: (output, spec, confidence) => decodeYolov8(output, spec, confidence),
+  settle: (spec) => spec,
+};
 
 /**
  * Decodes one image's Ultralytics head [4+C, anchors] (rows 0-3 cx, cy, w, h in input pixels;

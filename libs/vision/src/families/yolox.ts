@@ -1,6 +1,32 @@
 import { ModelError } from '../errors';
-import { STRIDES } from '../model-spec';
-import type { Candidate, HeadShape } from './candidate';
+import type { Candidate, HeadShape, ModelFamilyDefinition } from './family';
+import { STRIDES, gridAnchors, gridOutput, notAGridHead } from './yolo-grid';
+
+/**
+ * YOLOX (Megvii): one output [batch, anchors, 5+classes] over a stride-8/16/32 grid, raw box
+ * offsets, sigmoid objectness and class scores; images in BGR 0..255, resized with truncation and
+ * placed top-left on grey 114 (the YOLOX demo's preproc).
+ */
+export const YOLOX: ModelFamilyDefinition = {
+  name: 'yolox',
+  expected: (input) => `YOLOX [batch, ${gridAnchors(input.width, input.height)}, 5+classes] for a ${input.width}x${input.height} input`,
+  recognise(io, input, overrides) {
+    const grid = gridOutput(io, input, overrides);
+    if (!grid.ok) return grid;
+    // A forced family may leave the anchor count symbolic; recognising it needs the number.
+    const anchorsFit = grid.d1 === grid.anchors || (overrides.family === 'yolox' && grid.d1 === undefined);
+    if (!anchorsFit || grid.d2 === undefined || grid.d2 < 6) return { ok: false, reason: notAGridHead(grid) };
+    const numClasses = grid.d2 - 5;
+    return {
+      ok: true,
+      head: { outputs: [{ name: grid.output.name, size: grid.anchors * grid.d2 }], extraInputs: [], numClasses, numAnchors: grid.anchors },
+    };
+  },
+  preprocessing: { placement: 'top-left', kernel: 'lanczos3', shrinkOnLoad: true, padValue: 114, channels: 'bgr', divisor: 1, mean: [0, 0, 0], std: [1, 1, 1] },
+  nms: true,
+  decode: (output, spec, confidence) => decodeYolox(output, spec, confidence),
+  settle: (spec) => spec,
+};
 
 /**
  * Decodes one image's YOLOX head [anchors, 5+C] (obj and class scores already sigmoid) into boxes
