@@ -97,10 +97,18 @@ describe('access: API keys, per-key limits, open operational routes, headers', (
     expect(row.client_id).toBe('cfg:ops');
   });
 
-  it('leaves health and metrics open (network policy restricts them), and the web page and docs', async () => {
-    for (const path of ['/health/live', '/health/ready', '/metrics']) {
-      expect({ path, status: (await fetch(`${stack.baseUrl}${path}`)).status }).toEqual({ path, status: 200 });
+  it('serves only terse health on the public port, metrics and detailed health on the operations port, and leaves the page and docs open', async () => {
+    for (const path of ['/health/live', '/health/ready']) {
+      const res = await fetch(`${stack.baseUrl}${path}`);
+      expect({ path, status: res.status, body: await res.json() }).toEqual({ path, status: 200, body: { status: 'ok' } });
     }
+    // /metrics is not part of the public API: a key does not help, it is simply not there.
+    expect((await call(stack, '/metrics')).status).toBe(404);
+    expect((await fetch(`${stack.baseUrl}/metrics`)).status).toBe(404);
+    const ops = await fetch(`${stack.opsUrl}/metrics`);
+    expect({ status: ops.status, gauge: (await ops.text()).includes('argus_queue_jobs') }).toEqual({ status: 200, gauge: true });
+    expect(await (await fetch(`${stack.opsUrl}/health/ready`)).json()).toMatchObject({ status: 'ok', checks: { redis: { ok: true } } });
+    expect((await fetch(`${stack.opsUrl}/v1/models`, { headers: { 'x-api-key': stack.apiKey } })).status).toBe(404);
     for (const path of ['/', '/docs']) {
       expect({ path, unauthorized: (await fetch(`${stack.baseUrl}${path}`)).status === 401 }).toEqual({ path, unauthorized: false });
     }
@@ -160,7 +168,7 @@ describe('access: API keys, per-key limits, open operational routes, headers', (
       expect((await call(stack, '/v1/models', { headers: { 'x-api-key': known } })).status).toBe(200);
       expect((await call(stack, '/v1/models')).status).toBe(200);
       // readiness stays 200 (results is not critical for the gateway) but says degraded
-      const ready = await fetch(`${stack.baseUrl}/health/ready`);
+      const ready = await fetch(`${stack.opsUrl}/health/ready`);
       expect(ready.status).toBe(200);
       expect(await ready.json()).toMatchObject({ status: 'degraded', checks: { redis: { ok: true }, results: { ok: false } } });
     } finally {

@@ -128,7 +128,7 @@ describe('bad input: every kind gets its own 4xx and a JSON error, and nothing c
   });
 
   it('counts the refusals by error code on /metrics', async () => {
-    const text = await (await fetch(`${stack.baseUrl}/metrics`)).text();
+    const text = await (await fetch(`${stack.opsUrl}/metrics`)).text();
     for (const code of ['not_an_image', 'payload_too_large', 'image_too_large', 'unsupported_image_type', 'validation_failed', 'unknown_model']) {
       expect(text).toMatch(new RegExp(`argus_api_errors_total\\{code="${code}",status="\\d+",app="api-gateway"\\} [1-9]`));
     }
@@ -166,7 +166,7 @@ describe('bad input: every kind gets its own 4xx and a JSON error, and nothing c
     const exprs = [...dashboard.matchAll(/"expr": "((?:[^"\\]|\\.)*)"/g)].map((m) => m[1] ?? '');
     expect(exprs.length).toBeGreaterThan(20);
     const names = new Set(exprs.flatMap((e) => [...e.matchAll(/\b((?:argus|process|nodejs)_[a-z0-9_]+)/g)].map((m) => (m[1] ?? '').replace(/_(bucket|sum|count)$/, ''))));
-    const scrapes = await Promise.all([stack.ports['api-gateway'], stack.ports.inference, stack.ports.results].map((port) => scrape(`http://127.0.0.1:${port}/metrics`)));
+    const scrapes = await Promise.all([stack.ports.gatewayOps, stack.ports.inference, stack.ports.results].map((port) => scrape(`http://127.0.0.1:${port}/metrics`)));
     const declared = new Set(scrapes.flatMap((text) => [...text.matchAll(/^# HELP (\S+)/gm)].map((m) => m[1])));
     expect([...names].filter((name) => !declared.has(name))).toEqual([]);
   });

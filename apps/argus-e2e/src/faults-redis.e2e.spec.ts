@@ -57,7 +57,7 @@ describe('faults: Redis restarts under load (its own redis-server, AOF)', () => 
     const downAt = Date.now();
     await redis.stop('SIGTERM'); // Redis writes its AOF on the way out
     await new Promise((r) => setTimeout(r, 1500));
-    const ready = await fetch(`${stack.baseUrl}/health/ready`);
+    const ready = await fetch(`${stack.opsUrl}/health/ready`);
     expect(ready.status).toBe(503);
     await new Promise((r) => setTimeout(r, 1500));
     await redis.start();
@@ -88,7 +88,7 @@ describe('faults: Redis restarts under load (its own redis-server, AOF)', () => 
     }, 90000, 500);
     expect(rows.map((r) => r.id).sort()).toEqual([...accepted].sort());
     expect(rows.filter((r) => r.status !== 'completed')).toEqual([]);
-    const ready2 = await fetch(`${stack.baseUrl}/health/ready`);
+    const ready2 = await fetch(`${stack.opsUrl}/health/ready`);
     expect(ready2.status).toBe(200);
     // the gateway's event listener came back too: a client waiting for its result gets it
     const form = new FormData();

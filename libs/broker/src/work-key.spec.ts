@@ -6,15 +6,21 @@ const model = { name: 'yolox-nano', version: 'abc123def456' };
 
 describe('workKey', () => {
   it('is the same for the same work whatever the order of classes', () => {
-    expect(workKey(sha, model, { ...params, classes: [5, 0] })).toBe(workKey(sha, model, { ...params, classes: [0, 5, 5] }));
+    expect(workKey(sha, model, { ...params, classes: [5, 0] }, null)).toBe(workKey(sha, model, { ...params, classes: [0, 5, 5] }, null));
   });
 
   it('changes with the model version, a threshold, or the image', () => {
-    const base = workKey(sha, model, params);
-    expect(workKey(sha, { ...model, version: 'other' }, params)).not.toBe(base);
-    expect(workKey(sha, model, { ...params, confidence: 0.3 })).not.toBe(base);
-    expect(workKey('b'.repeat(64), model, params)).not.toBe(base);
-    expect(workKey(sha, model, { ...params, classes: [] })).not.toBe(base);
+    const base = workKey(sha, model, params, null);
+    expect(workKey(sha, { ...model, version: 'other' }, params, null)).not.toBe(base);
+    expect(workKey(sha, model, { ...params, confidence: 0.3 }, null)).not.toBe(base);
+    expect(workKey('b'.repeat(64), model, params, null)).not.toBe(base);
+    expect(workKey(sha, model, { ...params, classes: [] }, null)).not.toBe(base);
+  });
+
+  it('differs per tenant when results are shared per tenant, and is shared otherwise', () => {
+    expect(workKey(sha, model, params, 'key:alice')).not.toBe(workKey(sha, model, params, 'key:bob'));
+    expect(workKey(sha, model, params, 'key:alice')).toBe(workKey(sha, model, params, 'key:alice'));
+    expect(workKey(sha, model, params, 'key:alice')).not.toBe(workKey(sha, model, params, null));
   });
 });
 

@@ -2,12 +2,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { DetectParams, ModelRef } from '@argus/contracts';
 
 /**
- * The identity of a piece of work: sha256 over the image hash, the model version and the
- * canonical parameters. Identical requests share it, so they share one job and one cache entry.
+ * The identity of a piece of work: sha256 over the image hash, the model version, the canonical
+ * parameters and, when results are shared per tenant, the client. Identical requests share it, so
+ * they share one job and one cache entry; with a tenant, only that client's identical requests do.
  */
-export function workKey(imageSha256: string, model: ModelRef, params: DetectParams): string {
+export function workKey(imageSha256: string, model: ModelRef, params: DetectParams, tenant: string | null): string {
   const classes = params.classes ? [...new Set(params.classes)].sort((a, b) => a - b) : null;
   const canonical = JSON.stringify([
+    ...(tenant === null ? [] : [tenant]),
     imageSha256,
     model.name,
     model.version,

@@ -8,12 +8,24 @@ describe('parseApiKeys', () => {
     const hash = hashApiKey('another-long-secret-key');
     const keys = parseApiKeys(` ${key} , sha256:${hash.toUpperCase()}, acme:${'a'.repeat(16)}, ops:sha256:${hash.replace('a', 'b')}`);
     expect(keys).toEqual([
-      { id: `cfg:${hashApiKey(key).slice(0, 12)}`, sha256: hashApiKey(key) },
-      { id: `cfg:${hash.slice(0, 12)}`, sha256: hash },
-      { id: 'cfg:acme', sha256: hashApiKey('a'.repeat(16)) },
-      { id: 'cfg:ops', sha256: hash.replace('a', 'b') },
+      { id: `cfg:${hashApiKey(key).slice(0, 12)}`, sha256: hashApiKey(key), scopes: [] },
+      { id: `cfg:${hash.slice(0, 12)}`, sha256: hash, scopes: [] },
+      { id: 'cfg:acme', sha256: hashApiKey('a'.repeat(16)), scopes: [] },
+      { id: 'cfg:ops', sha256: hash.replace('a', 'b'), scopes: [] },
     ]);
     expect(JSON.stringify(keys)).not.toContain(key);
+  });
+
+  it('gives named entries an admin scope after a slash, and refuses unknown scopes', () => {
+    const hash = hashApiKey('another-long-secret-key');
+    expect(parseApiKeys(`ops/admin:${key}, audit/admin:sha256:${hash}, alice:${key}x`)).toEqual([
+      { id: 'cfg:ops', sha256: hashApiKey(key), scopes: ['admin'] },
+      { id: 'cfg:audit', sha256: hash, scopes: ['admin'] },
+      { id: 'cfg:alice', sha256: hashApiKey(`${key}x`), scopes: [] },
+    ]);
+    expect(() => parseApiKeys(`ops/root:${key}`)).toThrow(/entry 1: unknown scope "root"/);
+    // A scope needs a name: "admin" alone is read as a name, and the key after it is checked as a key.
+    expect(parseApiKeys(`admin:${key}`)).toEqual([{ id: 'cfg:admin', sha256: hashApiKey(key), scopes: [] }]);
   });
 
   it('is empty when unset', () => {

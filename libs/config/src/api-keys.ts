@@ -1,3 +1,4 @@
+import { API_KEY_SCOPES, type ApiKeyScope, isApiKeyScope } from '@argus/contracts';
 import { createHash } from 'node:crypto';
 
 /** An API key accepted from configuration (API_KEYS). Only its hash is kept. */
@@ -6,13 +7,15 @@ export interface ConfiguredApiKey {
   id: string;
   /** sha256 of the key (hex). */
   sha256: string;
+  /** Its scopes (a named entry `name/admin:key` is an admin key). */
+  scopes: ApiKeyScope[];
 }
 
 /** Shortest raw key accepted: anything shorter is guessable, and refused at start. */
 export const MIN_API_KEY_LENGTH = 16;
 
 const HASHED = /^sha256:([0-9a-fA-F]{64})$/;
-const NAMED = /^([A-Za-z0-9_.-]{1,64}):(.+)$/;
+const NAMED = /^([A-Za-z0-9_.-]{1,64})(?:\/([a-z]+))?:(.+)$/;
 
 /** sha256 of an API key, hex: how keys are compared and stored. */
 export function hashApiKey(key: string): string {
@@ -22,8 +25,10 @@ export function hashApiKey(key: string): string {
 /**
  * Parses API_KEYS: comma-separated entries, each a raw key or `sha256:<64 hex>` (the hash of a
  * key, so the key itself need not sit in the environment), optionally prefixed with a name
- * (`name:key`, `name:sha256:<hex>`) that becomes the client id. Raw keys must not contain `:` or
- * `,` and need at least 16 characters. Throws naming the bad entry by position, never its text.
+ * (`name:key`, `name:sha256:<hex>`) that becomes the client id, and a scope after the name
+ * (`name/admin:key`: an admin key; only named keys carry scopes, so logs and rows say whose it
+ * is). Raw keys must not contain `:` or `,` and need at least 16 characters. Throws naming the
+ * bad entry by position, never its text.
  */
 export function parseApiKeys(value: string): ConfiguredApiKey[] {
   const entries = value
@@ -33,11 +38,19 @@ export function parseApiKeys(value: string): ConfiguredApiKey[] {
   const keys: ConfiguredApiKey[] = [];
   entries.forEach((entry, index) => {
     let name: string | null = null;
+    let scopes: ApiKeyScope[] = [];
     let secret = entry;
     const named = NAMED.exec(entry);
-    if (named && named[1]?.toLowerCase() !== 'sha256' && named[2]) {
+    if (named && named[1]?.toLowerCase() !== 'sha256' && named[3]) {
       name = named[1] ?? null;
-      secret = named[2];
+      secret = named[3];
+      const scope = named[2];
+      if (scope !== undefined) {
+        if (!isApiKeyScope(scope)) {
+          throw new Error(`API_KEYS entry ${index + 1}: unknown scope "${scope}" (known: ${API_KEY_SCOPES.join(', ')})`);
+        }
+        scopes = [scope];
+      }
     }
     const hashed = HASHED.exec(secret);
     let sha256: string;
@@ -52,7 +65,7 @@ export function parseApiKeys(value: string): ConfiguredApiKey[] {
     }
     const id = `cfg:${name ?? sha256.slice(0, 12)}`;
     if (keys.some((k) => k.id === id)) throw new Error(`API_KEYS entry ${index + 1}: the name "${id.slice(4)}" is used twice`);
-    keys.push({ id, sha256 });
+    keys.push({ id, sha256, scopes });
   });
   return keys;
 }

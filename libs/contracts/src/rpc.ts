@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { Priority } from './priority';
 
 /**
@@ -15,8 +16,25 @@ export const ResultsRpc = Object.freeze({
 } as const);
 export type ResultsRpc = (typeof ResultsRpc)[keyof typeof ResultsRpc];
 
+/** Scopes a key may carry beyond its own data: `admin` reads every client's detections. */
+export const API_KEY_SCOPES = ['admin'] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+/** Whether a name is a known scope. */
+export function isApiKeyScope(name: string): name is ApiKeyScope {
+  return (API_KEY_SCOPES as readonly string[]).includes(name);
+}
+
+/**
+ * Whose data a read may see: one client's (its id), or everyone's (null: admin keys only). Every
+ * read names it, so a read that forgot its owner does not compile.
+ */
+export const ReadScopeSchema = z.object({ owner: z.string().min(1).nullable() });
+export type ReadScope = z.infer<typeof ReadScopeSchema>;
+
 export interface GetDetectionRequest {
   id: string;
+  scope: ReadScope;
 }
 
 export interface VerifyApiKeyRequest {
@@ -45,6 +63,8 @@ export interface ApiKeyGrant {
   priorities: Priority[];
   /** Its own rate limit, or null for the gateway's default. */
   rateLimit: { perSecond: number; burst: number } | null;
+  /** What it may do beyond its own data. */
+  scopes: ApiKeyScope[];
 }
 
 export interface ResultsHealth {

@@ -1,4 +1,4 @@
-import { Controller, type FactoryProvider, Get, HttpCode, HttpStatus, Inject, Res } from '@nestjs/common';
+import { Controller, type FactoryProvider, Get, HttpCode, HttpStatus, Inject, Optional, Res } from '@nestjs/common';
 import type { Response } from 'express';
 
 /** One readiness check. `detail` says why when it fails (shown on /health/ready). */
@@ -47,10 +47,26 @@ export async function runHealthChecks(
   };
 }
 
-/** `/health/live` and `/health/ready`. Add it to an app's controllers with {@link healthChecks}. */
+/** Whether /health/ready on an app's main port names each check and why it fails (default yes). */
+export const HEALTH_DETAIL = Symbol('HEALTH_DETAIL');
+
+/** The readiness answer: the status, and each check's result when `detail` (not on a public port). */
+export function readinessBody(result: Awaited<ReturnType<typeof runHealthChecks>>, detail: boolean): { status: string; checks?: Record<string, { ok: boolean; detail?: unknown }> } {
+  const status = result.ok ? (result.degraded ? 'degraded' : 'ok') : 'unavailable';
+  return detail ? { status, checks: result.checks } : { status };
+}
+
+/**
+ * `/health/live` and `/health/ready`. Add it to an app's controllers with {@link healthChecks}. On a
+ * public port (HEALTH_DETAIL false) readiness says only its status: which dependency is down, and
+ * why, is for the operations port.
+ */
 @Controller('health')
 export class HealthController {
-  constructor(@Inject(HEALTH_CHECKS) private readonly checks: HealthCheck[]) {}
+  constructor(
+    @Inject(HEALTH_CHECKS) private readonly checks: HealthCheck[],
+    @Optional() @Inject(HEALTH_DETAIL) private readonly detail = true,
+  ) {}
 
   /** The process is up and its event loop turns. */
   @Get('live')
@@ -64,7 +80,7 @@ export class HealthController {
   async ready(@Res({ passthrough: true }) res: Response): Promise<unknown> {
     const result = await runHealthChecks(this.checks);
     res.status(result.ok ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE);
-    return { status: result.ok ? (result.degraded ? 'degraded' : 'ok') : 'unavailable', checks: result.checks };
+    return readinessBody(result, this.detail);
   }
 }
 

@@ -3,3 +3,5 @@ export * from './logger';
 export * from './health';
 export * from './metrics';
 export * from './http-metrics';
+export * from './ops-server';
+export * from './tracing';

@@ -214,7 +214,7 @@ describe('docker compose', () => {
   });
 
   describe('monitoring profile', () => {
-    it('scrapes every app on the port its container listens on, inference by DNS', () => {
+    it('scrapes every app on its metrics port (the gateway on its operations port), inference by DNS', () => {
       const prometheus = asRecord(parseYaml(readRepoFile('monitoring/prometheus.yml')));
       const jobs = asArray(prometheus?.scrape_configs).map(asRecord);
       const env = (app: string): Record<string, string> => containerEnvironment(services[app] ?? {}, {});
@@ -226,7 +226,7 @@ describe('docker compose', () => {
         );
         return [...statics, ...dns];
       };
-      expect(targets('api-gateway')).toEqual([`api-gateway:${env('api-gateway').GATEWAY_PORT}`]);
+      expect(targets('api-gateway')).toEqual([`api-gateway:${env('api-gateway').GATEWAY_METRICS_PORT}`]);
       expect(targets('results')).toEqual([`results:${env('results').RESULTS_PORT}`]);
       expect(targets('inference')).toEqual([`inference:${env('inference').INFERENCE_PORT}`]);
     });

@@ -1,4 +1,4 @@
-import { QueueName } from '@argus/contracts';
+import { detectQueueName } from '@argus/contracts';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { activeEnv } from './support/dotenv';
@@ -318,15 +318,15 @@ describe.each(OVERLAYS)('k8s/overlays/%s', (overlay: Overlay) => {
       for (const name of [...hpa, ...keda]) expect(workload(objects(), String(name)).replicas).toBeUndefined();
     });
 
-    it('scales inference on the BullMQ backlog: waiting plus prioritized jobs of the detect queue', () => {
+    it('scales inference on the BullMQ backlog: waiting plus prioritized jobs of its model\'s detect queue', () => {
       const scaled = find(objects(), 'ScaledObject', 'argus-inference');
       const spec = asRecord(scaled.spec) ?? {};
       const prefix = configFrom(effectiveEnv(objects(), workload(objects(), 'argus-inference'), 'inference')).redis.prefix;
       const triggers = asArray(spec.triggers).map(asRecord);
       const byName = Object.fromEntries(triggers.map((t) => [String(t?.name), t]));
       expect(triggers.map((t) => t?.type)).toEqual(['redis', 'redis']);
-      expect(asRecord(byName.waiting?.metadata)?.listName).toBe(`${prefix}:${QueueName.Detect}:wait`);
-      expect(asRecord(byName.prioritized?.metadata)?.listName).toBe(`${prefix}:${QueueName.Detect}:prioritized`);
+      expect(asRecord(byName.waiting?.metadata)?.listName).toBe(`${prefix}:${detectQueueName('yolox-nano')}:wait`);
+      expect(asRecord(byName.prioritized?.metadata)?.listName).toBe(`${prefix}:${detectQueueName('yolox-nano')}:prioritized`);
       const modifiers = asRecord(asRecord(spec.advanced)?.scalingModifiers);
       expect(String(modifiers?.formula).replace(/\s+/g, '')).toBe('waiting+prioritized');
       expect(Number(modifiers?.target)).toBeGreaterThan(0);

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { sendApiError } from '../auth/respond';
+import { sendApiError } from '../access/respond';
 import { ApiError } from '../errors/api-error';
 import { type LoginLimiter, loginClient } from './login-limiter';
 

@@ -1,10 +1,11 @@
 import { ArgusStore } from '@argus/broker';
 import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
-import type { DetectionView } from '@argus/contracts';
+import type { DetectionView, ReadScope } from '@argus/contracts';
 import { Controller, Get, Inject, Param, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { ApiAnnotated, ApiV1 } from '../docs/decorators';
 import { ApiError } from '../errors/api-error';
+import { contextOf, readScopeOf } from '../http/request-context';
 import { chooseFormat, FORMAT_TYPES, renderAnnotated } from './annotate';
 import { DetectionEvents } from './detection-events.service';
 import { DetectionStatus } from './detection-status.service';
@@ -34,7 +35,7 @@ export class AnnotatedController {
     @Res() res: Response,
   ): Promise<void> {
     const waitMs = parseWait(wait, this.config.limits.maxWaitMs);
-    const view = await this.finished(id, waitMs);
+    const view = await this.finished(id, readScopeOf(contextOf(req)), waitMs);
     if (view.status === 'failed') {
       const error = view.error ?? { code: 'inference_failed', message: 'unknown failure' };
       throw new ApiError(error.code, `Detection ${id} failed, so there is nothing to draw: ${error.message}`);
@@ -64,10 +65,10 @@ export class AnnotatedController {
     res.end(rendered.data);
   }
 
-  private async finished(id: string, waitMs: number): Promise<DetectionView> {
-    const view = await this.status.get(id);
+  private async finished(id: string, scope: ReadScope, waitMs: number): Promise<DetectionView> {
+    const view = await this.status.get(id, scope);
     if (view.status === 'completed' || view.status === 'failed' || waitMs <= 0) return view;
-    const watch = await this.events.open(id);
+    const watch = await this.events.open(id, scope);
     const timer = setTimeout(() => watch.close(), waitMs);
     try {
       for await (const event of watch) if (event.type === 'result') return event.detection;
@@ -75,7 +76,7 @@ export class AnnotatedController {
       clearTimeout(timer);
       watch.close();
     }
-    return this.status.get(id);
+    return this.status.get(id, scope);
   }
 }
 

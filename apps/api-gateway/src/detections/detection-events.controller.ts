@@ -1,8 +1,9 @@
 import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
-import { type BeforeApplicationShutdown, Controller, Get, Headers, Inject, Logger, Param, Res } from '@nestjs/common';
-import type { Response } from 'express';
+import { type BeforeApplicationShutdown, Controller, Get, Headers, Inject, Logger, Param, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
 import { ApiDetectionEvents, ApiV1 } from '../docs/decorators';
 import { toApiError } from '../errors/error.filter';
+import { contextOf, readScopeOf } from '../http/request-context';
 import { DetectionEvents, type DetectionWatch } from './detection-events.service';
 import { detectionEventMessage, RESULT_EVENT_ID, SSE_HEARTBEAT, sseMessage } from './sse';
 
@@ -25,13 +26,13 @@ export class DetectionEventsController implements BeforeApplicationShutdown {
    */
   @Get(':id/events')
   @ApiDetectionEvents()
-  async stream(@Param('id') id: string, @Headers('last-event-id') lastEventId: string | undefined, @Res() res: Response): Promise<void> {
+  async stream(@Param('id') id: string, @Headers('last-event-id') lastEventId: string | undefined, @Req() req: Request, @Res() res: Response): Promise<void> {
     // EventSource reconnects whenever a stream ends; one that has seen the result is told to stop.
     if (lastEventId === RESULT_EVENT_ID) {
       res.status(204).end();
       return;
     }
-    const watch = await this.events.open(id);
+    const watch = await this.events.open(id, readScopeOf(contextOf(req)));
     res.status(200);
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     res.setHeader('Cache-Control', 'no-cache, no-transform');

@@ -1,5 +1,5 @@
-import { type ArgusStore, pendingView, type StoredRequest } from '@argus/broker';
-import type { DetectionStatus as Status, DetectionView, InferenceResult, RequestRecord } from '@argus/contracts';
+import type { ArgusStore, StoredRequest } from '@argus/broker';
+import { type DetectionStatus as Status, type DetectionView, detectionView, type InferenceResult, type RequestRecord } from '@argus/contracts';
 import type { CompletionWaiter, JobEvent, JobListener } from './completion-waiter';
 import { type DetectionEvent, DetectionEvents } from './detection-events.service';
 import type { DetectionStatus } from './detection-status.service';
@@ -53,7 +53,9 @@ function setup(options: { stored?: StoredRequest | null; initial: (hub: FakeHub)
   return { hub, events: new DetectionEvents(store, status, hub as unknown as CompletionWaiter) };
 }
 
-const view = (status: Status) => pendingView(record, status);
+const view = (status: Status) => detectionView(record, status);
+/** An admin's read scope: every client's detections. */
+const ALL = { owner: null };
 const completed: JobEvent = { state: 'completed', outcome: { ok: true, result } };
 
 async function take(iterator: AsyncIterator<DetectionEvent>, n: number): Promise<DetectionEvent[]> {
@@ -70,7 +72,7 @@ const names = (events: DetectionEvent[]) => events.map((e) => (e.type === 'statu
 describe(DetectionEvents.name, () => {
   it('streams the current status, each change, then the result from the job\'s outcome', async () => {
     const { hub, events } = setup({ initial: async () => view('queued') });
-    const watch = await events.open('req-1');
+    const watch = await events.open('req-1', ALL);
     const first = await take(watch, 1);
     hub.emit('job-1', { state: 'active' });
     hub.emit('job-1', completed);
@@ -88,7 +90,7 @@ describe(DetectionEvents.name, () => {
         return view('queued');
       },
     });
-    const watch = await ahead.events.open('req-1');
+    const watch = await ahead.events.open('req-1', ALL);
     const seen = await take(watch, 2);
     ahead.hub.emit('job-1', completed);
     expect(names([...seen, ...(await take(watch, 5))])).toEqual(['queued', 'active', 'completed', 'result:completed']);
@@ -99,7 +101,7 @@ describe(DetectionEvents.name, () => {
         return view('active');
       },
     });
-    const watch2 = await behind.events.open('req-1');
+    const watch2 = await behind.events.open('req-1', ALL);
     const seen2 = await take(watch2, 1);
     behind.hub.emit('job-1', completed);
     expect(names([...seen2, ...(await take(watch2, 5))])).toEqual(['active', 'completed', 'result:completed']);
@@ -107,30 +109,45 @@ describe(DetectionEvents.name, () => {
 
   it('reports a retry: active, queued again, active, then the failure', async () => {
     const { hub, events } = setup({ initial: async () => view('active') });
-    const watch = await events.open('req-1');
+    const watch = await events.open('req-1', ALL);
     const first = await take(watch, 1);
     hub.emit('job-1', { state: 'queued' });
     hub.emit('job-1', { state: 'active' });
-    hub.emit('job-1', { state: 'failed', outcome: { ok: false, error: { code: 'corrupt_image', message: 'bad' } } });
+    hub.emit('job-1', { state: 'failed', outcome: { ok: false, error: { code: 'corrupt_image', message: 'bad' }, failedAt: new Date().toISOString() } });
     const rest = await take(watch, 10);
     expect(names([...first, ...rest])).toEqual(['active', 'queued', 'active', 'failed', 'result:failed']);
   });
 
   it('ends at once for a detection already finished (a cache hit, a persisted row)', async () => {
     const { events } = setup({ stored: { record, cached: true }, initial: async () => ({ ...view('completed'), cached: true }) });
-    const all = await take(await events.open('req-1'), 10);
+    const all = await take(await events.open('req-1', ALL), 10);
     expect(names(all)).toEqual(['completed', 'result:completed']);
     const persisted = setup({ stored: null, initial: async () => view('failed') });
-    expect(names(await take(await persisted.events.open('req-1'), 10))).toEqual(['failed', 'result:failed']);
+    expect(names(await take(await persisted.events.open('req-1', ALL), 10))).toEqual(['failed', 'result:failed']);
   });
 
   it('ends a waiting iteration when closed, and lets go of the job', async () => {
     const { hub, events } = setup({ initial: async () => view('queued') });
-    const watch = await events.open('req-1');
+    const watch = await events.open('req-1', ALL);
     await take(watch, 1);
     const pending = watch.next();
     watch.close();
     expect(await pending).toEqual({ done: true, value: undefined });
+    expect(hub.count('job-1')).toBe(0);
+  });
+
+  it("never watches another client's job, even while the read that refuses it is under way", async () => {
+    const owned = { record: { ...record, clientId: 'key:alice' }, jobId: 'job-1', cached: false };
+    let watchedDuringRead = -1;
+    const { hub, events } = setup({
+      stored: owned,
+      initial: async (h) => {
+        watchedDuringRead = h.count('job-1');
+        throw new ApiError('not_found', 'no such detection');
+      },
+    });
+    await expect(events.open('req-1', { owner: 'key:bob' })).rejects.toMatchObject({ code: 'not_found' });
+    expect(watchedDuringRead).toBe(0);
     expect(hub.count('job-1')).toBe(0);
   });
 
@@ -140,7 +157,7 @@ describe(DetectionEvents.name, () => {
         throw new ApiError('not_found', 'no such detection');
       },
     });
-    await expect(events.open('req-1')).rejects.toMatchObject({ code: 'not_found' });
+    await expect(events.open('req-1', ALL)).rejects.toMatchObject({ code: 'not_found' });
     expect(hub.count('job-1')).toBe(0);
   });
 });

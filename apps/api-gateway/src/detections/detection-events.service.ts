@@ -1,6 +1,7 @@
-import { ArgusStore, type Outcome, pendingView, type StoredRequest } from '@argus/broker';
-import type { DetectionStatus as Status, DetectionView } from '@argus/contracts';
+import { ArgusStore, type StoredRequest } from '@argus/broker';
+import { type DetectionStatus as Status, type DetectionView, detectionView, finalStatus, type ReadScope, type WorkOutcome } from '@argus/contracts';
 import { Injectable } from '@nestjs/common';
+import { visibleIn } from '../http/request-context';
 import { CompletionWaiter, type JobEvent } from './completion-waiter';
 import { DetectionStatus } from './detection-status.service';
 import { Inbox, type InboxMiss } from './inbox';
@@ -42,13 +43,14 @@ export class DetectionEvents {
    * Opens a watch. The detection is looked up first, so an unknown id throws (not_found,
    * unavailable) before anything is streamed; events that arrive during the lookup are kept.
    */
-  async open(id: string): Promise<DetectionWatch> {
+  async open(id: string, scope: ReadScope): Promise<DetectionWatch> {
     const inbox = new Inbox<JobEvent>();
-    const stored = await this.store.getRequest(id);
+    const found = await this.store.getRequest(id);
+    const stored = found && visibleIn(scope, found.record.clientId) ? found : null;
     let stop = stored?.jobId ? this.hub.watch(stored.jobId, (event) => inbox.push(event)) : () => undefined;
     let initial: DetectionView;
     try {
-      initial = await this.status.get(id);
+      initial = await this.status.get(id, scope);
     } catch (error) {
       stop();
       throw error;
@@ -56,7 +58,7 @@ export class DetectionEvents {
     // Heard while the initial state was read, so possibly older than it: only forward moves count.
     const early = inbox.drain().filter((e) => RANK[e.state] > RANK[initial.status]);
     const aborter = new AbortController();
-    const generator = this.run(id, stored, initial, early, inbox, aborter.signal, (jobId) => {
+    const generator = this.run(id, scope, stored, initial, early, inbox, aborter.signal, (jobId) => {
       stop();
       stop = this.hub.watch(jobId, (event) => inbox.push(event));
     });
@@ -88,6 +90,7 @@ export class DetectionEvents {
 
   private async *run(
     id: string,
+    scope: ReadScope,
     stored: StoredRequest | null,
     initial: DetectionView,
     early: JobEvent[],
@@ -113,7 +116,7 @@ export class DetectionEvents {
           jobId = (await this.store.getRequest(id))?.jobId;
           if (jobId) rewatch(jobId);
         }
-        const view = await this.status.get(id);
+        const view = await this.status.get(id, scope);
         if (view.status !== last) {
           last = view.status;
           yield statusEvent(last);
@@ -136,6 +139,6 @@ export class DetectionEvents {
   }
 }
 
-function finalView(stored: StoredRequest, outcome: Outcome): DetectionView {
-  return outcome.ok ? pendingView(stored.record, 'completed', { result: outcome.result }) : pendingView(stored.record, 'failed', { error: outcome.error });
+function finalView(stored: StoredRequest, outcome: WorkOutcome): DetectionView {
+  return detectionView(stored.record, finalStatus({ outcome }), { outcome, cached: stored.cached });
 }

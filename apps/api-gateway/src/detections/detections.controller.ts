@@ -3,7 +3,7 @@ import { FileInterceptor } from '@nestjs/platform-express';
 import type { Request, Response } from 'express';
 import { ApiGetDetection, ApiSubmitDetection, ApiV1 } from '../docs/decorators';
 import { ApiError } from '../errors/api-error';
-import { contextOf } from '../http/request-context';
+import { contextOf, readScopeOf } from '../http/request-context';
 import { DetectionStatus } from './detection-status.service';
 import { DetectionsService } from './detections.service';
 import { parseSubmitFields } from './submit-params';
@@ -68,10 +68,10 @@ export class DetectionsController {
     return reply.view;
   }
 
-  /** A detection request at any stage. */
+  /** A detection request at any stage (the caller's own; any, for an admin key). */
   @Get(':id')
   @ApiGetDetection()
-  get(@Param('id') id: string) {
-    return this.status.get(id);
+  get(@Param('id') id: string, @Req() req: Request) {
+    return this.status.get(id, readScopeOf(contextOf(req)));
   }
 }

@@ -34,14 +34,8 @@ const EXTERNAL_OPERATIONS: Readonly<Record<string, OperationObject>> = {
     tags: ['health'],
     responses: {
       '200': { description: 'Ready (status ok, or degraded when a non-critical check fails).', content: { 'application/json': { schema: ref('Readiness') } } },
-      '503': { description: 'Not ready; `checks` says why.', content: { 'application/json': { schema: ref('Readiness') } } },
+      '503': { description: 'Not ready; the operations port (GATEWAY_METRICS_PORT) says why.', content: { 'application/json': { schema: ref('Readiness') } } },
     },
-  },
-  'get /metrics': {
-    operationId: 'metrics',
-    summary: 'Prometheus metrics',
-    tags: ['health'],
-    responses: { '200': { description: 'Prometheus text exposition format 0.0.4.', content: { 'text/plain': { schema: { type: 'string' } } } } },
   },
 };
 

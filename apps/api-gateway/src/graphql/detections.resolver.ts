@@ -8,7 +8,7 @@ import { DetectionStatus } from '../detections/detection-status.service';
 import { DetectionsService } from '../detections/detections.service';
 import { parseSubmitFields } from '../detections/submit-params';
 import { ApiError } from '../errors/api-error';
-import { contextOf } from '../http/request-context';
+import { type ArgusRequestContext, contextOf, readScopeOf } from '../http/request-context';
 import { ResultsClient } from '../results-client/results.client';
 import { submittedImage } from './image-input';
 import {
@@ -24,11 +24,17 @@ import { GraphQLUpload, type UploadedFile } from './upload.scalar';
 /** Largest `first` of `detections` (apps/results pages at most 100). */
 export const MAX_PAGE = 100;
 
-/** The GraphQL context: Express's request for HTTP operations; for graphql-ws subscriptions, the socket key's client and priorities. */
+/** The GraphQL context: Express's request for HTTP operations; the socket's caller for subscriptions. */
 export interface GraphqlContext {
   req?: Request;
-  clientId?: string;
-  priorities?: readonly Priority[];
+  ws?: ArgusRequestContext;
+}
+
+/** Who is calling: the HTTP request's authenticated client, or the socket's. */
+export function callerOf(context: GraphqlContext): ArgusRequestContext {
+  if (context.req) return contextOf(context.req);
+  if (context.ws) return context.ws;
+  throw new ApiError('unauthorized', 'An API key is required');
 }
 
 /** Turns the GraphQL options into the REST form fields, so both go through the same checks. */
@@ -76,8 +82,8 @@ export class DetectionsResolver {
   ) {}
 
   @Query(() => DetectionType, { name: 'detection', description: 'A detection at any stage (REST: GET /v1/detections/{id}).' })
-  detection(@Args('id', { type: () => ID }) id: string): Promise<DetectionView> {
-    return this.status.get(id);
+  detection(@Args('id', { type: () => ID }) id: string, @Context() context: GraphqlContext): Promise<DetectionView> {
+    return this.status.get(id, readScopeOf(callerOf(context)));
   }
 
   @Query(() => DetectionPageType, {
@@ -92,6 +98,7 @@ export class DetectionsResolver {
     @Args('to', { type: () => String, nullable: true, description: 'ISO-8601 date-time: created before.' }) to: string | null,
     @Args('after', { type: () => String, nullable: true }) after: string | null,
     @Args('first', { type: () => Int, defaultValue: 20, description: `Page size, 1 to ${MAX_PAGE}.` }) first: number,
+    @Context() context: GraphqlContext,
   ): Promise<DetectionPageType> {
     const given = { status, model, priority, from, to, after, limit: first };
     const parsed = DetectionListQuerySchema.safeParse(Object.fromEntries(Object.entries(given).filter(([, v]) => v !== null && v !== undefined)));
@@ -101,7 +108,7 @@ export class DetectionsResolver {
     }
     let page: Awaited<ReturnType<ResultsClient['list']>>;
     try {
-      page = await this.results.list(parsed.data satisfies DetectionListQuery);
+      page = await this.results.list(parsed.data satisfies DetectionListQuery, readScopeOf(callerOf(context)));
     } catch (error) {
       const code = (error as { code?: unknown } | null)?.code;
       if (code === 'validation_failed') throw new ApiError('validation_failed', String((error as { message?: unknown }).message ?? 'invalid query'));
@@ -125,7 +132,7 @@ export class DetectionsResolver {
   ): Promise<DetectionView> {
     const bytes = submittedImage(image, imageBase64, this.config.limits.maxImageBytes);
     const fields = parseSubmitFields(optionsToFields(options));
-    const { correlationId, clientId, priorities } = contextOf(context.req ?? ({} as Request));
+    const { correlationId, clientId, priorities } = callerOf(context);
     const reply = await this.detections.submit({ image: bytes, fields, correlationId, clientId, allowedPriorities: priorities ?? [] });
     return reply.view;
   }
@@ -135,7 +142,7 @@ export class DetectionsResolver {
     description: 'A detection\'s status changes until it ends (over graphql-ws at /graphql); the last event carries the detection.',
     resolve: (payload: DetectionEventType) => payload,
   })
-  async detectionEvents(@Args('id', { type: () => ID }) id: string): Promise<AsyncIterator<DetectionEventType>> {
-    return graphqlEvents(await this.events.open(id));
+  async detectionEvents(@Args('id', { type: () => ID }) id: string, @Context() context: GraphqlContext): Promise<AsyncIterator<DetectionEventType>> {
+    return graphqlEvents(await this.events.open(id, readScopeOf(callerOf(context))));
   }
 }

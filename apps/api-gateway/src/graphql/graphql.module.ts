@@ -5,21 +5,32 @@ import '@as-integrations/express5';
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
 import { GraphQLModule } from '@nestjs/graphql';
+import { AccessModule } from '../access/access.module';
+import { DetectionsModule } from '../detections/detections.module';
+import { ModelsModule } from '../models/models.module';
+import { DetectionsResolver } from './detections.resolver';
 import { GraphqlDocumentLimitMiddleware } from './document-limits';
 import { formatWithLog } from './graphql-errors';
 import { GraphqlMultipartMiddleware } from './graphql-multipart.middleware';
 import { GRAPHQL_PATH } from './graphql-path';
+import { ModelsResolver } from './models.resolver';
 import { graphqlRules } from './rules';
+import { GraphqlWsAuth } from './ws-auth.service';
 import { GraphqlWsServer } from './ws-server';
 
 export { GRAPHQL_PATH } from './graphql-path';
 
 /**
- * GraphQL at /graphql, code-first (the schema is generated from the resolvers in memory). The
- * resolvers live in AppModule beside the services they call; Nest finds them there.
+ * GraphQL at /graphql, code-first (the schema is generated from the resolvers in memory), owning
+ * its resolvers; they call the same use cases as REST, from the detections and models modules.
+ * Queries and mutations over HTTP (Apollo); subscriptions over graphql-ws, served by
+ * {@link GraphqlWsServer}.
  */
 @Module({
   imports: [
+    AccessModule,
+    DetectionsModule,
+    ModelsModule,
     GraphQLModule.forRootAsync<ApolloDriverConfig>({
       driver: ApolloDriver,
       inject: [ARGUS_CONFIG],
@@ -51,7 +62,7 @@ export { GRAPHQL_PATH } from './graphql-path';
       },
     }),
   ],
-  providers: [GraphqlMultipartMiddleware, GraphqlDocumentLimitMiddleware, GraphqlWsServer],
+  providers: [GraphqlMultipartMiddleware, GraphqlDocumentLimitMiddleware, DetectionsResolver, ModelsResolver, GraphqlWsAuth, GraphqlWsServer],
 })
 export class GraphqlApiModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

@@ -1,8 +1,8 @@
 import type { ApiKeyGrant } from '@argus/contracts';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Context as WsContext } from 'graphql-ws';
-import { KeyVerifier } from '../auth/key-verifier.service';
-import { RateLimiter } from '../limits/rate-limiter.service';
+import { KeyVerifier } from '../access/key-verifier.service';
+import { RateLimiter } from '../access/rate-limiter.service';
 
 /** Pure: the API key of a graphql-ws connection, from its connectionParams or its upgrade request's headers. */
 export function wsApiKey(ctx: Pick<WsContext, 'connectionParams' | 'extra'>): string | undefined {

@@ -1,7 +1,7 @@
 import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
 import type { ApiKeyGrant } from '@argus/contracts';
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { HttpAdapterHost, ModuleRef } from '@nestjs/core';
+import { HttpAdapterHost } from '@nestjs/core';
 import { GraphQLSchemaHost } from '@nestjs/graphql';
 import { type DocumentNode, type ExecutionArgs, getOperationAST, GraphQLError, specifiedRules, validate, type ValidationRule } from 'graphql';
 import { CloseCode, type Context as WsContext, type ServerOptions, type SubscribePayload } from 'graphql-ws';
@@ -9,8 +9,10 @@ import { useServer } from 'graphql-ws/use/ws';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { correlationIdFrom } from '@argus/observability';
 import { ApiError } from '../errors/api-error';
-import { Drain } from '../limits/drain.service';
+import { Drain } from '../access/drain.service';
+import type { GraphqlContext } from './detections.resolver';
 import { documentSizeError, parseDocument } from './document-limits';
 import { withRestCode } from './graphql-errors';
 import { GRAPHQL_PATH } from './graphql-path';
@@ -58,15 +60,14 @@ export class GraphqlWsServer implements OnApplicationBootstrap, BeforeApplicatio
   private wss: WebSocketServer | undefined;
   private disposable: { dispose: () => void | Promise<void> } | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private auth!: GraphqlWsAuth;
-  private drain!: Drain;
   private readonly rules: ValidationRule[];
 
   constructor(
     @Inject(ARGUS_CONFIG) private readonly config: ArgusConfig,
     private readonly adapterHost: HttpAdapterHost,
     private readonly schemaHost: GraphQLSchemaHost,
-    private readonly moduleRef: ModuleRef,
+    private readonly auth: GraphqlWsAuth,
+    private readonly drain: Drain,
   ) {
     this.rules = graphqlRules(config);
   }
@@ -77,9 +78,6 @@ export class GraphqlWsServer implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   onApplicationBootstrap(): void {
-    // They live in AppModule, beside the verifier and the rate limiter they use.
-    this.auth = this.moduleRef.get(GraphqlWsAuth, { strict: false });
-    this.drain = this.moduleRef.get(Drain, { strict: false });
     const ws = this.config.graphql.ws;
     this.wss = new WebSocketServer({ noServer: true, maxPayload: ws.maxPayloadBytes });
     this.disposable = useServer(this.options(), this.wss);
@@ -169,7 +167,10 @@ export class GraphqlWsServer implements OnApplicationBootstrap, BeforeApplicatio
       document,
       operationName: payload.operationName,
       variableValues: payload.variables,
-      contextValue: { clientId: grant.clientId, priorities: grant.priorities },
+      // The socket's caller, for the resolvers' read scope (there is no Express request here).
+      contextValue: {
+        ws: { correlationId: correlationIdFrom(undefined), clientId: grant.clientId, priorities: grant.priorities, admin: grant.scopes.includes('admin') },
+      } satisfies GraphqlContext,
     };
   }
 

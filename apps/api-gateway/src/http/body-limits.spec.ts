@@ -2,7 +2,7 @@ import { streamUpload } from '@argus/testing';
 import express from 'express';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { sendApiError } from '../auth/respond';
+import { sendApiError } from '../access/respond';
 import { ApiError } from '../errors/api-error';
 import { answerOptions, bodyKind, bodyParsers, lingerUnreadBodies, UNREAD_BODY_LINGER_MS } from './body-limits';
 

@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import { isProtectedPath } from '../auth/protected-paths';
-import { sendApiError } from '../auth/respond';
+import { isProtectedPath } from '../access/protected-paths';
+import { sendApiError } from '../access/respond';
 import { ApiError } from '../errors/api-error';
 import { toApiError } from '../errors/error.filter';
 import { GRAPHQL_PATH } from '../graphql/graphql-path';

@@ -1,5 +1,5 @@
 import { CORRELATION_HEADER, correlationIdFrom, withCorrelation } from '@argus/observability';
-import type { Priority } from '@argus/contracts';
+import type { Priority, ReadScope } from '@argus/contracts';
 import type { NextFunction, Request, Response } from 'express';
 
 /** Per-request context the gateway attaches to Express requests. */
@@ -9,6 +9,8 @@ export interface ArgusRequestContext {
   clientId: string;
   /** Priorities the client's key may ask for (set by the auth middleware; absent: none checked yet). */
   priorities?: readonly Priority[];
+  /** The key carries the admin scope: it may read every client's detections. */
+  admin?: boolean;
 }
 
 declare global {
@@ -35,4 +37,17 @@ export function correlationMiddleware(req: Request, res: Response, next: NextFun
 /** The context of a request (set by {@link correlationMiddleware}). */
 export function contextOf(req: Request): ArgusRequestContext {
   return req.argus ?? { correlationId: correlationIdFrom(undefined), clientId: 'anonymous' };
+}
+
+/**
+ * Whose detections a caller may read: its own, or everyone's for an admin key. Another client's
+ * detection is answered like one that never existed (404), so ids leak nothing.
+ */
+export function readScopeOf(context: Pick<ArgusRequestContext, 'clientId' | 'admin'>): ReadScope {
+  return { owner: context.admin ? null : context.clientId };
+}
+
+/** Whether a record owned by `clientId` is visible in `scope`. */
+export function visibleIn(scope: ReadScope, clientId: string | null | undefined): boolean {
+  return scope.owner === null || scope.owner === clientId;
 }

@@ -1,5 +1,5 @@
 import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
-import { type ApiKeyDirectory, type ApiKeyGrant, type DetectionListQuery, type DetectionPage, type DetectionView, ResultsRpc, type ResultsHealth } from '@argus/contracts';
+import { type ApiKeyDirectory, type ApiKeyGrant, type DetectionListQuery, type DetectionPage, type DetectionView, type ReadScope, ResultsRpc, type ResultsHealth } from '@argus/contracts';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { type ClientProxy, ClientProxyFactory, Transport } from '@nestjs/microservices';
 import { firstValueFrom, timeout } from 'rxjs';
@@ -18,14 +18,14 @@ export class ResultsClient implements OnApplicationShutdown {
     this.timeoutMs = config.results.rpcTimeoutMs;
   }
 
-  /** A persisted detection, or null if apps/results has no row for it (yet). */
-  get(id: string): Promise<DetectionView | null> {
-    return this.ask<DetectionView | null>(ResultsRpc.GetDetection, { id });
+  /** A persisted detection within `scope`, or null if apps/results has no such row (yet, or not this client's). */
+  get(id: string, scope: ReadScope): Promise<DetectionView | null> {
+    return this.ask<DetectionView | null>(ResultsRpc.GetDetection, { id, scope });
   }
 
-  /** A page of persisted detections. */
-  list(query: DetectionListQuery): Promise<DetectionPage> {
-    return this.ask<DetectionPage>(ResultsRpc.ListDetections, query);
+  /** A page of persisted detections within `scope`. */
+  list(query: DetectionListQuery, scope: ReadScope): Promise<DetectionPage> {
+    return this.ask<DetectionPage>(ResultsRpc.ListDetections, { query, scope });
   }
 
   /** apps/results' view of its database. */

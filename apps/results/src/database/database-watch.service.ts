@@ -16,9 +16,9 @@ class ReadOnlyDatabase extends Error {
 
 /**
  * Watches Postgres: reachable, and writable (a replica after a failover, or a database set
- * read-only, answers SELECT 1 but refuses every INSERT). While it is not, the results consumer
- * reads nothing, so messages wait in Redis instead of failing; readiness reports it. A failure
- * of the consumer's own that is an outage ({@link report}) counts at once, until the next probe.
+ * read-only, answers SELECT 1 but refuses every INSERT). While it is not, the persist worker takes
+ * no job (they wait in Redis instead of failing; listeners hear of each change) and readiness
+ * reports it. A write that failed as an outage ({@link report}) counts at once, until the next probe.
  */
 @Injectable()
 export class DatabaseWatch implements OnModuleInit, OnApplicationShutdown {
@@ -28,6 +28,7 @@ export class DatabaseWatch implements OnModuleInit, OnApplicationShutdown {
   private why = 'reachable and writable';
   private probing = false;
   private pending = 0;
+  private readonly listeners = new Set<(up: boolean) => void>();
 
   constructor(private readonly dataSource: DataSource) {}
 
@@ -44,6 +45,12 @@ export class DatabaseWatch implements OnModuleInit, OnApplicationShutdown {
   /** Why the database is (not) usable, for readiness. */
   get detail(): string {
     return this.why;
+  }
+
+  /** Calls `listener` whenever the database goes away or comes back; returns the unsubscribe. */
+  onChange(listener: (up: boolean) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Database reachability and migration state, for readiness. */
@@ -98,6 +105,7 @@ export class DatabaseWatch implements OnModuleInit, OnApplicationShutdown {
     if (!changed) return;
     if (!healthy) this.logger.warn({ msg: 'database not usable; results wait in Redis until it is back', reason: why });
     else this.logger.log({ msg: 'database is back; persisting results again' });
+    for (const listener of this.listeners) listener(healthy);
   }
 
   onApplicationShutdown(): void {

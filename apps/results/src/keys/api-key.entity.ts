@@ -16,6 +16,10 @@ export class ApiKeyEntity {
   @Column({ type: 'text', array: true })
   priorities!: string[];
 
+  /** Scopes beyond the key's own data (`admin`). */
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  scopes!: string[];
+
   @Column({ name: 'rate_per_second', type: 'double precision', nullable: true })
   ratePerSecond!: number | null;
 

@@ -1,5 +1,15 @@
 import { hashApiKey, managedApiKeyText } from '@argus/config';
-import { type ApiKeyDirectory, type ApiKeyGrant, KEY_HASH_PREFIX_LENGTH, type Priority, PRIORITIES, PrioritySchema } from '@argus/contracts';
+import {
+  API_KEY_SCOPES,
+  type ApiKeyDirectory,
+  type ApiKeyGrant,
+  type ApiKeyScope,
+  isApiKeyScope,
+  KEY_HASH_PREFIX_LENGTH,
+  type Priority,
+  PRIORITIES,
+  PrioritySchema,
+} from '@argus/contracts';
 import { Injectable, Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { DataSource, IsNull } from 'typeorm';
@@ -10,6 +20,8 @@ export interface NewApiKey {
   name: string;
   priorities?: readonly Priority[];
   rateLimit?: { perSecond: number; burst: number } | null;
+  /** Scopes beyond its own data (default none). */
+  scopes?: readonly ApiKeyScope[];
 }
 
 /** A key as listed (never its text, which is not stored). */
@@ -18,6 +30,7 @@ export interface ApiKeySummary {
   name: string;
   priorities: Priority[];
   rateLimit: { perSecond: number; burst: number } | null;
+  scopes: ApiKeyScope[];
   createdAt: string;
   revokedAt: string | null;
   lastUsedAt: string | null;
@@ -48,6 +61,9 @@ export class ApiKeysService {
     if (rateLimit && (!(rateLimit.perSecond >= 0) || !Number.isInteger(rateLimit.burst) || rateLimit.burst < 1)) {
       throw new Error('rate limit: requests per second >= 0 and a whole burst >= 1');
     }
+    const scopes = [...new Set(request.scopes ?? [])];
+    const unknownScope = scopes.find((s) => !isApiKeyScope(s));
+    if (unknownScope !== undefined) throw new Error(`scopes: unknown scope "${unknownScope}" (known: ${API_KEY_SCOPES.join(', ')})`);
     const id = randomBytes(6).toString('hex');
     const key = managedApiKeyText(id, randomBytes(32));
     const entity = this.repository().create({
@@ -57,6 +73,7 @@ export class ApiKeysService {
       priorities: PRIORITIES.filter((p) => priorities.includes(p)),
       ratePerSecond: rateLimit?.perSecond ?? null,
       rateBurst: rateLimit?.burst ?? null,
+      scopes,
       revokedAt: null,
       lastUsedAt: null,
     });
@@ -88,7 +105,7 @@ export class ApiKeysService {
       )
       .catch((error: unknown) => this.logger.warn({ msg: 'could not note last use of an API key', keyId: row.id, error: String(error) }));
     const summary = summarise(row);
-    return { clientId: `key:${row.id}`, name: row.name, priorities: summary.priorities, rateLimit: summary.rateLimit };
+    return { clientId: `key:${row.id}`, name: row.name, priorities: summary.priorities, rateLimit: summary.rateLimit, scopes: summary.scopes };
   }
 
   /** The directory of active keys for the gateway: id -> the start of its sha256 (never the whole hash). */
@@ -115,6 +132,7 @@ function summarise(row: ApiKeyEntity): ApiKeySummary {
     name: row.name,
     priorities: row.priorities.filter((p): p is Priority => PrioritySchema.safeParse(p).success),
     rateLimit: row.ratePerSecond !== null && row.rateBurst !== null ? { perSecond: row.ratePerSecond, burst: row.rateBurst } : null,
+    scopes: (row.scopes ?? []).filter(isApiKeyScope),
     createdAt: row.createdAt.toISOString(),
     revokedAt: row.revokedAt?.toISOString() ?? null,
     lastUsedAt: row.lastUsedAt?.toISOString() ?? null,

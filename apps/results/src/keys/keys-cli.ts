@@ -1,13 +1,14 @@
 import { type ArgusConfig, hashApiKey } from '@argus/config';
-import { type Priority, PrioritySchema } from '@argus/contracts';
+import { API_KEY_SCOPES, type ApiKeyScope, isApiKeyScope, type Priority, PrioritySchema } from '@argus/contracts';
 import { HELP, type Out, parseCli } from '../cli';
 import { createDataSource, ensureDatabase, migrate } from '../database/database';
 import { ApiKeysService, type ApiKeySummary } from './api-keys.service';
 
 export const KEYS_USAGE = `Manage API keys stored in Postgres (DATABASE_URL, DATABASE_SCHEMA):
 
-  keys create --name <name> [--priorities high,normal,low] [--rate <per second> --burst <n>] [--json]
-      Creates a key and prints it once (stdout); only its sha256 is stored.
+  keys create --name <name> [--priorities high,normal,low] [--rate <per second> --burst <n>] [--scopes admin] [--json]
+      Creates a key and prints it once (stdout); only its sha256 is stored. --scopes admin makes
+      a key that may read every client's detections (operators, audits); other keys read their own.
   keys list [--all] [--json]      Active keys (--all: revoked ones too). Never shows key text.
   keys revoke <id>                Revokes a key; gateways stop accepting it within API_KEY_CACHE_SECONDS.
   keys hash                       Reads a key on stdin, prints sha256:<hex> for API_KEYS (no database).
@@ -25,6 +26,7 @@ export async function runKeysCli(argv: string[], config: ArgusConfig, io: { out:
       priorities: { type: 'string' },
       rate: { type: 'string' },
       burst: { type: 'string' },
+      scopes: { type: 'string' },
       all: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       ...HELP,
@@ -69,12 +71,17 @@ export async function runKeysCli(argv: string[], config: ArgusConfig, io: { out:
           return 2;
         }
         const rateLimit = values.rate !== undefined ? { perSecond: Number(values.rate), burst: Number(values.burst) } : null;
-        const { key, summary } = await keys.create({ name: values.name, ...(priorities ? { priorities } : {}), rateLimit });
+        const scopes = values.scopes ? parseScopes(values.scopes) : [];
+        if (scopes === null) {
+          io.err(`keys create: --scopes takes a comma-separated list of ${API_KEY_SCOPES.join(', ')}`);
+          return 2;
+        }
+        const { key, summary } = await keys.create({ name: values.name, ...(priorities ? { priorities } : {}), rateLimit, scopes });
         if (values.json) {
           io.out(JSON.stringify({ key, ...summary }));
         } else {
           io.out(key);
-          io.err(`Created key ${summary.id} "${summary.name}" (client id key:${summary.id}; priorities ${summary.priorities.join(', ')}; rate ${rateText(summary)}).`);
+          io.err(`Created key ${summary.id} "${summary.name}" (client id key:${summary.id}; priorities ${summary.priorities.join(', ')}; rate ${rateText(summary)}; scopes ${summary.scopes.join(', ') || 'none'}).`);
           io.err('This is the only time the key is shown: only its sha256 is stored.');
         }
         return 0;
@@ -88,7 +95,7 @@ export async function runKeysCli(argv: string[], config: ArgusConfig, io: { out:
         } else {
           for (const k of list) {
             io.out(
-              [k.id, JSON.stringify(k.name), k.priorities.join(','), rateText(k), `created ${k.createdAt}`, `last used ${k.lastUsedAt ?? 'never'}`, k.revokedAt ? `REVOKED ${k.revokedAt}` : 'active'].join('  '),
+              [k.id, JSON.stringify(k.name), k.priorities.join(','), rateText(k), k.scopes.length > 0 ? `scopes ${k.scopes.join(',')}` : 'own data', `created ${k.createdAt}`, `last used ${k.lastUsedAt ?? 'never'}`, k.revokedAt ? `REVOKED ${k.revokedAt}` : 'active'].join('  '),
             );
           }
         }
@@ -126,6 +133,15 @@ function parsePriorities(text: string): Priority[] | null {
   const parsed = names.map((n) => PrioritySchema.safeParse(n));
   if (names.length === 0 || parsed.some((p) => !p.success)) return null;
   return parsed.map((p) => p.data as Priority);
+}
+
+function parseScopes(text: string): ApiKeyScope[] | null {
+  const names = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  if (names.length === 0 || !names.every(isApiKeyScope)) return null;
+  return names.filter(isApiKeyScope);
 }
 
 function rateText(k: Pick<ApiKeySummary, 'rateLimit'>): string {

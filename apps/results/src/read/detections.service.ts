@@ -1,4 +1,4 @@
-import { type DetectionListQuery, type DetectionPage, type DetectionView } from '@argus/contracts';
+import type { DetectionListQuery, DetectionPage, DetectionView, ReadScope } from '@argus/contracts';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { DetectionEntity } from '../database/detection.entity';
@@ -11,16 +11,17 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export class DetectionsService {
   constructor(private readonly dataSource: DataSource) {}
 
-  /** One detection by id, or null. */
-  async get(id: string): Promise<DetectionView | null> {
+  /** One detection by id within `scope`, or null (another client's detection is null too). */
+  async get(id: string, scope: ReadScope): Promise<DetectionView | null> {
     if (!UUID.test(id)) return null;
-    const row = await this.dataSource.getRepository(DetectionEntity).findOneBy({ id });
+    const row = await this.dataSource.getRepository(DetectionEntity).findOneBy(scope.owner === null ? { id } : { id, clientId: scope.owner });
     return row ? rowToView(row) : null;
   }
 
-  /** A page of detections, newest first, with filters; keyset pagination. */
-  async list(query: DetectionListQuery): Promise<DetectionPage> {
+  /** A page of detections within `scope`, newest first, with filters; keyset pagination. */
+  async list(query: DetectionListQuery, scope: ReadScope): Promise<DetectionPage> {
     const qb = this.dataSource.getRepository(DetectionEntity).createQueryBuilder('d');
+    if (scope.owner !== null) qb.andWhere('d.clientId = :owner', { owner: scope.owner });
     if (query.status === 'queued' || query.status === 'active') return { items: [], nextCursor: null };
     if (query.status) qb.andWhere('d.status = :status', { status: query.status });
     if (query.model) qb.andWhere('d.modelName = :model', { model: query.model });
