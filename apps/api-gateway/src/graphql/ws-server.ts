@@ -1,5 +1,6 @@
 import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
 import type { ApiKeyGrant } from '@argus/contracts';
+import { correlationIdFrom } from '@argus/observability';
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { GraphQLSchemaHost } from '@nestjs/graphql';
@@ -9,7 +10,6 @@ import { useServer } from 'graphql-ws/use/ws';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { correlationIdFrom } from '@argus/observability';
 import { ApiError } from '../errors/api-error';
 import { Drain } from '../access/drain.service';
 import type { GraphqlContext } from './detections.resolver';
@@ -70,11 +70,6 @@ export class GraphqlWsServer implements OnApplicationBootstrap, BeforeApplicatio
     private readonly drain: Drain,
   ) {
     this.rules = graphqlRules(config);
-  }
-
-  /** Sockets open and admitted now. */
-  get open(): number {
-    return this.sockets.size;
   }
 
   onApplicationBootstrap(): void {
