@@ -6,6 +6,7 @@ import { QueueMetrics } from './queue-metrics';
 import { createDetectQueue, type DetectQueue } from './queues';
 import { resultsBacklog } from './results-stream';
 import { createRedis } from './redis';
+import { RedisMemoryMetrics } from './redis-memory-metrics';
 import { ArgusStore } from './store';
 
 /** Injection tokens of the broker's objects. */
@@ -61,6 +62,12 @@ export class BrokerModule {
           inject: [DETECT_QUEUE, ArgusStore, { token: Metrics, optional: true }],
           useFactory: (detect: DetectQueue, store: ArgusStore, metrics?: Metrics) =>
             new QueueMetrics({ detect, results: () => resultsBacklog(store.redis, store.keys) }, metrics),
+        },
+        {
+          // Redis memory against maxmemory on /metrics (noeviction: full means refused writes).
+          provide: RedisMemoryMetrics,
+          inject: [REDIS, { token: Metrics, optional: true }],
+          useFactory: (redis: Redis, metrics?: Metrics) => new RedisMemoryMetrics(redis, metrics),
         },
       ],
       exports: [REDIS, ArgusStore, DETECT_QUEUE],

@@ -10,3 +10,4 @@ export * from './views';
 export * from './rate-limit';
 export * from './queue-depth';
 export * from './queue-metrics';
+export * from './redis-memory-metrics';
