@@ -18,7 +18,11 @@ module.exports = {
       main: './src/main.ts',
       tsConfig: './tsconfig.app.json',
       // The web page (apps/api-gateway/src/web/public) beside main.js, served by WebController.
-      assets: [{ input: './src/web/public', glob: '**/*', output: 'web' }],
+      assets: [
+        { input: './src/web/public', glob: '**/*', output: 'web' },
+        // The broker's Lua scripts are read at run time from beside main.js.
+        { input: '../../libs/broker/src/lua', glob: '*.lua', output: 'lua' },
+      ],
       optimization: false,
       outputHashing: 'none',
       generatePackageJson: true,

@@ -16,8 +16,11 @@ module.exports = {
       target: 'node',
       compiler: 'tsc',
       main: './src/main.ts',
+      // The model thread's program (libs/vision ThreadRunner starts it by path, beside main.js).
+      additionalEntryPoints: [{ entryName: 'model-thread', entryPath: 'libs/vision/src/model-thread.ts' }],
       tsConfig: './tsconfig.app.json',
-      assets: [],
+      // The broker's Lua scripts are read at run time from beside main.js.
+      assets: [{ input: '../../libs/broker/src/lua', glob: '*.lua', output: 'lua' }],
       optimization: false,
       outputHashing: 'none',
       generatePackageJson: true,

@@ -17,7 +17,8 @@ module.exports = {
       compiler: 'tsc',
       main: './src/main.ts',
       tsConfig: './tsconfig.app.json',
-      assets: [],
+      // The broker's Lua scripts are read at run time from beside main.js.
+      assets: [{ input: '../../libs/broker/src/lua', glob: '*.lua', output: 'lua' }],
       optimization: false,
       outputHashing: 'none',
       generatePackageJson: true,

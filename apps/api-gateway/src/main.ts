@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { loadConfig } from '@argus/config';
 import { REDIS } from '@argus/broker';
-import { createLogger, httpMetricsMiddleware, Metrics, NestLogger } from '@argus/observability';
+import { createLogger, httpMetricsMiddleware, Metrics, NestLogger, startTracing } from '@argus/observability';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import express from 'express';
@@ -9,10 +9,10 @@ import helmet from 'helmet';
 import type { Redis } from 'ioredis';
 import { AppModule } from './app.module';
 import { correlationMiddleware } from './http/request-context';
-import { AuthMiddleware } from './auth/auth.middleware';
-import { corsOptions } from './auth/cors';
-import { Drain } from './limits/drain.service';
-import { redisGate } from './limits/redis-gate';
+import { AuthMiddleware } from './access/auth.middleware';
+import { corsOptions } from './access/cors';
+import { Drain } from './access/drain.service';
+import { redisGate } from './access/redis-gate';
 import { setupDocs } from './docs/openapi';
 import { GRAPHQL_PATH } from './graphql/graphql.module';
 import { graphqlJsonBody } from './graphql/image-input';
@@ -21,6 +21,8 @@ import { graphqlJsonBody } from './graphql/image-input';
 async function bootstrap(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('api-gateway', config.log);
+  // Before the app: its queues and workers take their telemetry when they are created.
+  startTracing({ enabled: config.tracing.enabled, serviceName: config.tracing.serviceName || 'argus-api-gateway' });
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     logger: new NestLogger(logger),
     bodyParser: false,

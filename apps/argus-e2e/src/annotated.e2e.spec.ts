@@ -1,5 +1,4 @@
-import { ArgusApiError, ArgusClient } from '@argus/client';
-import type { DetectionView } from '@argus/contracts';
+import { ArgusClient, ArgusError, type DetectionView } from '@argus/client';
 import { type Stack, startStack, workspaceRoot } from '@argus/testing';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -111,7 +110,7 @@ describe('GET /v1/detections/:id/annotated (real stack)', () => {
     expect(broken.detection.status).toBe('failed');
     await expect(client.annotated(broken.detection.id)).rejects.toMatchObject({ status: 422, code: 'corrupt_image' });
 
-    await expect(client.annotated('01a2014a-0000-7000-8000-000000000000')).rejects.toBeInstanceOf(ArgusApiError);
+    await expect(client.annotated('01a2014a-0000-7000-8000-000000000000')).rejects.toBeInstanceOf(ArgusError);
   });
 
   it('answers 409 while the detection is in progress, unless `wait` lets it finish', async () => {

@@ -1,7 +1,7 @@
 import { ArgusClient } from '@argus/client';
 import { type Stack, startStack } from '@argus/testing';
 import { randomBytes } from 'node:crypto';
-import { photo } from './helpers';
+import { eventually, photo, upload } from './helpers';
 
 describe('Bull Board at /admin/queues (real stack)', () => {
   let stack: Stack;
@@ -10,7 +10,8 @@ describe('Bull Board at /admin/queues (real stack)', () => {
   const board = (path: string, headers: Record<string, string> = {}) => fetch(`${stack.baseUrl}/admin/queues${path}`, { headers });
 
   beforeAll(async () => {
-    stack = await startStack({ label: 'board', env: { ADMIN_USER: 'ops', ADMIN_PASSWORD: password } });
+    // Every model of the repository served (two detection queues); a persist job fails for good at its first failure.
+    stack = await startStack({ label: 'board', env: { ADMIN_USER: 'ops', ADMIN_PASSWORD: password, RESULTS_ATTEMPTS: '1' } });
   });
   afterAll(() => stack?.stop());
 
@@ -41,17 +42,58 @@ describe('Bull Board at /admin/queues (real stack)', () => {
     expect((await board(`/${asset ?? ''}`)).status).toBe(401); // the assets are behind the same door
   });
 
-  it('lists the detection queue, with the configured prefix, and the job a detection made', async () => {
+  it("lists every model's detection queue, results and maintenance, with the configured prefix, and the jobs a detection made", async () => {
     const client = new ArgusClient({ baseUrl: stack.baseUrl, apiKey: stack.apiKey });
     const done = await client.detect(photo('darknet-dog.jpg'), { wait: 20000 });
-    const res = await board('/api/queues?activeQueue=detect&status=completed&page=1', basic('ops', password));
+    await eventually(async () => ((await stack.redis.zscore(`${stack.prefix}:unpersisted`, done.id)) === null ? true : undefined));
+    const res = await board('/api/queues?activeQueue=detect.yolox-nano&status=completed&page=1', basic('ops', password));
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { queues: { name: string; displayName?: string; readOnlyMode: boolean; counts: Record<string, number>; jobs: { id: string }[] }[] };
+    const body = (await res.json()) as { queues: BoardQueue[] };
     const byName = new Map(body.queues.map((q) => [q.name, q]));
-    // Finished work travels to apps/results on a Redis stream, not a BullMQ queue (ADR 0011).
-    expect([...byName.keys()]).toEqual(['detect']);
-    expect(byName.get('detect')).toMatchObject({ displayName: `${stack.prefix}:detect`, readOnlyMode: true });
-    expect(byName.get('detect')?.counts['completed']).toBeGreaterThanOrEqual(1);
-    expect(byName.get('detect')?.jobs.map((j) => j.id)).toContain(done.id);
+    expect([...byName.keys()].sort()).toEqual(['detect.yolov8n-int8', 'detect.yolox-nano', 'maintenance', 'results']);
+    expect(byName.get('detect.yolox-nano')).toMatchObject({ displayName: `${stack.prefix}:detect.yolox-nano`, readOnlyMode: false });
+    expect(byName.get('detect.yolox-nano')?.jobs.map((j) => j.id)).toContain(done.id);
+    expect(byName.get('results')?.counts['completed']).toBeGreaterThanOrEqual(1);
+  });
+
+  it('retries a persist job that failed for good from the board, and the row lands; cleans a queue', async () => {
+    const table = `"${stack.schema}".detections`;
+    await stack.query(`ALTER TABLE ${table} RENAME TO detections_away`);
+    let id: string;
+    try {
+      const res = await upload(stack, photo('zidane.jpg'), {}, '?wait=20000');
+      expect(res.status).toBe(200);
+      id = String(res.body['id']);
+      // RESULTS_ATTEMPTS=1: the first failure (no such table, not an outage) fails the job for good.
+      await eventually(async () => {
+        const list = await board('/api/queues?activeQueue=results&status=failed&page=1', basic('ops', password));
+        const results = ((await list.json()) as { queues: BoardQueue[] }).queues.find((q) => q.name === 'results');
+        return (results?.counts['failed'] ?? 0) >= 1 ? true : undefined;
+      });
+    } finally {
+      await stack.query(`ALTER TABLE "${stack.schema}".detections_away RENAME TO detections`);
+    }
+    expect((await stack.query(`SELECT 1 FROM ${table} WHERE id = $1`, [id])).rows).toHaveLength(0);
+    const retry = await fetch(`${stack.baseUrl}/admin/queues/api/queues/results/retry/failed`, { method: 'PUT', headers: basic('ops', password) });
+    expect(retry.status).toBe(200);
+    const row = await eventually(async () => (await stack.query(`SELECT status FROM ${table} WHERE id = $1`, [id])).rows[0] as { status: string } | undefined);
+    expect(row.status).toBe('completed');
+
+    // The board cleans jobs finished more than 5 s ago.
+    await new Promise((r) => setTimeout(r, 5500));
+    const clean = await fetch(`${stack.baseUrl}/admin/queues/api/queues/results/clean/completed`, { method: 'PUT', headers: basic('ops', password) });
+    expect(clean.status).toBe(200);
+    const after = (await (await board('/api/queues?activeQueue=results&status=completed&page=1', basic('ops', password))).json()) as { queues: BoardQueue[] };
+    expect(after.queues.find((q) => q.name === 'results')?.counts['completed']).toBe(0);
+    // Without the admin's credentials, the same action is refused.
+    expect((await fetch(`${stack.baseUrl}/admin/queues/api/queues/results/retry/failed`, { method: 'PUT' })).status).toBe(401);
   });
 });
+
+interface BoardQueue {
+  name: string;
+  displayName?: string;
+  readOnlyMode: boolean;
+  counts: Record<string, number>;
+  jobs: { id: string }[];
+}

@@ -1,4 +1,4 @@
-import { QueueName } from '@argus/contracts';
+import { detectQueueName } from '@argus/contracts';
 import { metricValue, scrape, type Stack, startStack } from '@argus/testing';
 import { Queue } from 'bullmq';
 import { corruptPng, eventually, photo, upload, watchStalled } from './helpers';
@@ -21,7 +21,7 @@ describe('failures: corrupt images, transient faults, a killed worker', () => {
       return r.rows[0] as { status: string; error_code: string; attempts: number } | undefined;
     });
     expect(row).toEqual({ status: 'failed', error_code: 'corrupt_image', attempts: 1 });
-    const queue = new Queue(QueueName.Detect, { connection: stack.redis, prefix: stack.prefix });
+    const queue = new Queue(detectQueueName('yolox-nano'), { connection: stack.redis, prefix: stack.prefix });
     const job = await queue.getJob(String(res.body['id']));
     expect(job?.attemptsMade).toBe(1);
     expect(await job?.getState()).toBe('failed');
@@ -50,18 +50,18 @@ describe('failures: corrupt images, transient faults, a killed worker', () => {
       return r.rows[0] as { status: string } | undefined;
     });
     expect(row.status).toBe('completed');
-    // At least one failed attempt, then success; the message left the results stream, and none was set aside.
+    // At least one failed attempt, then success; the request left the ledger, and no persist job failed for good.
     const metrics = await scrape(`http://127.0.0.1:${stack.ports.results}/metrics`);
     expect(metricValue(metrics, 'argus_jobs_total', { queue: 'results', outcome: 'retried', code: 'persist_failed' })).toBeGreaterThanOrEqual(1);
     expect(metricValue(metrics, 'argus_jobs_total', { queue: 'results', outcome: 'failed', code: 'persist_failed' })).toBe(0);
-    await eventually(async () => ((await stack.redis.xlen(`${stack.prefix}:results:stream`)) === 0 ? true : undefined));
+    await eventually(async () => ((await stack.redis.zscore(`${stack.prefix}:unpersisted`, id)) === null ? true : undefined));
   });
 
   it('loses nothing when the inference process is killed (SIGKILL) mid-load: every job completes, once', async () => {
     // With 2 s locks and a busy two-core machine, lock renewal must still keep up: no job may be
     // declared stalled while its worker is alive.
     const { stalled, close } = await watchStalled(stack);
-    const queue = new Queue(QueueName.Detect, { connection: stack.redis, prefix: stack.prefix });
+    const queue = new Queue(detectQueueName('yolox-nano'), { connection: stack.redis, prefix: stack.prefix });
     try {
       const saw = photo('saw-2725x2225.jpg');
       const ids: string[] = [];

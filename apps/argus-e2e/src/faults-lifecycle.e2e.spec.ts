@@ -1,4 +1,4 @@
-import { QueueName } from '@argus/contracts';
+import { detectQueueName } from '@argus/contracts';
 import { metricValue, scrape, type Stack, startStack } from '@argus/testing';
 import { Queue } from 'bullmq';
 import { call, eventually, photo, upload, watchStalled } from './helpers';
@@ -26,7 +26,7 @@ describe('lifecycle: readiness rules, deadlines, backpressure, graceful shutdown
 
   beforeAll(async () => {
     stack = await startStack({ label: 'lifecycle', env: { JOB_LOCK_MS: '2000', JOB_STALLED_INTERVAL_MS: '1000' } });
-    queue = new Queue(QueueName.Detect, { connection: stack.redis, prefix: stack.prefix });
+    queue = new Queue(detectQueueName('yolox-nano'), { connection: stack.redis, prefix: stack.prefix });
   });
   afterAll(async () => {
     await queue?.close();
@@ -83,7 +83,7 @@ describe('lifecycle: readiness rules, deadlines, backpressure, graceful shutdown
 
     // the fresh inference process ran the model once (the shared job), never for the late one
     const metrics = await scrape(`http://127.0.0.1:${stack.ports.inference}/metrics`);
-    expect(metricValue(metrics, 'argus_jobs_total', { queue: 'detect', outcome: 'failed', code: 'deadline_exceeded' })).toBe(1);
+    expect(metricValue(metrics, 'argus_jobs_total', { queue: 'detect.yolox-nano', outcome: 'failed', code: 'deadline_exceeded' })).toBe(1);
     expect(metricValue(metrics, 'argus_stage_seconds_count', { stage: 'inference' })).toBe(1);
 
     // the same image again, without a deadline, runs (the missed deadline is not cached)
@@ -111,8 +111,8 @@ describe('lifecycle: readiness rules, deadlines, backpressure, graceful shutdown
       expect(hit.body).toMatchObject({ status: 'completed', cached: true });
       const metrics = await scrape(`${stack.opsUrl}/metrics`);
       expect(metricValue(metrics, 'argus_backpressure_refusals_total', { priority: 'normal' })).toBe(1);
-      expect(metricValue(metrics, 'argus_queue_waiting_jobs', { queue: 'detect', priority: 'normal' })).toBe(3);
-      expect(metricValue(metrics, 'argus_queue_jobs', { queue: 'detect', state: 'waiting' })).toBe(3);
+      expect(metricValue(metrics, 'argus_queue_waiting_jobs', { queue: 'detect.yolox-nano', priority: 'normal' })).toBe(3);
+      expect(metricValue(metrics, 'argus_queue_jobs', { queue: 'detect.yolox-nano', state: 'waiting' })).toBe(3);
 
       await stack.startApp('inference');
       await allPersisted(stack, queued.map((r) => String(r.body['id'])));

@@ -1,4 +1,4 @@
-import { QueueName } from '@argus/contracts';
+import { detectQueueName } from '@argus/contracts';
 import { type Stack, testImage } from '@argus/testing';
 import { QueueEvents } from 'bullmq';
 import { readFileSync } from 'node:fs';
@@ -59,10 +59,10 @@ export function corruptPng(): Buffer {
   return bytes;
 }
 
-/** Collects the ids of detection jobs BullMQ declares stalled, until close(). */
-export async function watchStalled(stack: Stack): Promise<{ stalled: string[]; close: () => Promise<void> }> {
+/** Collects the ids of a model's detection jobs BullMQ declares stalled, until close(). */
+export async function watchStalled(stack: Stack, model = 'yolox-nano'): Promise<{ stalled: string[]; close: () => Promise<void> }> {
   const connection = stack.redis.duplicate();
-  const events = new QueueEvents(QueueName.Detect, { connection, prefix: stack.prefix });
+  const events = new QueueEvents(detectQueueName(model), { connection, prefix: stack.prefix });
   await events.waitUntilReady();
   const stalled: string[] = [];
   events.on('stalled', ({ jobId }) => stalled.push(jobId));

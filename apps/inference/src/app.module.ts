@@ -13,7 +13,7 @@ export class AppModule {
   static forRoot(config: ArgusConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), MetricsModule.forRoot('inference'), BrokerModule.forRoot({ app: 'inference', failFast: false })],
+      imports: [ConfigModule.forRoot(config), MetricsModule.forRoot('inference', { build: config.build }), BrokerModule.forRoot({ app: 'inference', failFast: false })],
       controllers: [HealthController],
       providers: [
         ModelHost,

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { loadConfig } from '@argus/config';
-import { createLogger, NestLogger } from '@argus/observability';
+import { createLogger, NestLogger, startTracing } from '@argus/observability';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module';
 import { DetectProcessor } from './detect/detect.processor';
@@ -13,6 +13,8 @@ import { ModelHost } from './models/model-host.service';
 async function bootstrap(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('inference', config.log);
+  // Before the app: its queues and workers take their telemetry when they are created.
+  startTracing({ enabled: config.tracing.enabled, serviceName: config.tracing.serviceName || 'argus-inference' });
   const app = await NestFactory.create(AppModule.forRoot(config), { logger: new NestLogger(logger) });
   // process.exit after the hooks (not a re-raised signal): pino flushes its last lines on exit.
   app.enableShutdownHooks(undefined, { useProcessExit: true });
@@ -27,7 +29,8 @@ async function bootstrap(): Promise<void> {
     logger.error({ reason: readiness.detail }, 'not taking jobs: the models do not run on the asked execution provider (ALLOW_CPU_FALLBACK=true accepts that)');
     return;
   }
-  app.get(DetectProcessor).start();
+  const processor = app.get(DetectProcessor);
+  for (const model of models.all()) processor.start(model.info.name);
 }
 
 bootstrap().catch((error: unknown) => {

@@ -10,7 +10,8 @@ import { ApiKeysService } from './keys/api-keys.service';
 import { KeysController } from './keys/keys.controller';
 import { PersistService } from './persist/persist.service';
 import { Reconciler } from './persist/reconciler.service';
-import { ResultsConsumer } from './persist/results.consumer';
+import { MaintenanceProcessor } from './persist/maintenance.processor';
+import { PersistProcessor } from './persist/persist.processor';
 import { DetectionsController } from './read/detections.controller';
 import { DetectionsService } from './read/detections.service';
 
@@ -21,14 +22,15 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        MetricsModule.forRoot('results'),
+        MetricsModule.forRoot('results', { build: config.build }),
         BrokerModule.forRoot({ app: 'results', failFast: false }),
         DatabaseModule,
       ],
       controllers: [HealthController, DetectionsController, KeysController],
       providers: [
         PersistService,
-        ResultsConsumer,
+        PersistProcessor,
+        MaintenanceProcessor,
         DatabaseWatch,
         Reconciler,
         DetectionsService,

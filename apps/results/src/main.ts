@@ -1,19 +1,22 @@
 import 'reflect-metadata';
 import { loadConfig } from '@argus/config';
-import { createLogger, NestLogger } from '@argus/observability';
+import { createLogger, NestLogger, startTracing } from '@argus/observability';
 import { NestFactory } from '@nestjs/core';
 import { type MicroserviceOptions, Transport } from '@nestjs/microservices';
 import { AppModule } from './app.module';
 import { runKeysCli } from './keys/keys-cli';
-import { runDeadLettersCli } from './persist/dead-letters-cli';
+import { runPersistCli } from './persist/persist-cli';
 
 /**
- * apps/results: owns Postgres. Consumes the results stream, answers the gateway's reads over TCP
+ * apps/results: owns Postgres. Processes the `results` queue (persist jobs) and the `maintenance`
+ * queue (the reconciler), answers the gateway's reads over TCP
  * (@nestjs/microservices), and serves health and metrics over HTTP.
  */
 async function bootstrap(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('results', config.log);
+  // Before the app: its queues and workers take their telemetry when they are created.
+  startTracing({ enabled: config.tracing.enabled, serviceName: config.tracing.serviceName || 'argus-results' });
   const app = await NestFactory.create(AppModule.forRoot(config), { logger: new NestLogger(logger) });
   // process.exit after the hooks (not a re-raised signal): pino flushes its last lines on exit.
   app.enableShutdownHooks(undefined, { useProcessExit: true });
@@ -34,15 +37,15 @@ async function keysCli(argv: string[]): Promise<void> {
   });
 }
 
-/** `main.js dead-letters ...`: results messages set aside as never persistable. */
-async function deadLettersCli(argv: string[]): Promise<void> {
-  process.exitCode = await runDeadLettersCli(argv, loadConfig(), {
+/** `main.js persist ...`: persist jobs that failed for good (list, retry). */
+async function persistCli(argv: string[]): Promise<void> {
+  process.exitCode = await runPersistCli(argv, loadConfig(), {
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
   });
 }
 
-const cli = { keys: keysCli, 'dead-letters': deadLettersCli }[process.argv[2] ?? ''];
+const cli = { keys: keysCli, persist: persistCli }[process.argv[2] ?? ''];
 (cli ? cli(process.argv.slice(3)) : bootstrap()).catch((error: unknown) => {
   console.error(error instanceof Error ? (error.stack ?? error.message) : error);
   process.exit(1);

@@ -1,76 +1,138 @@
 import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
-import { Metrics } from '@argus/observability';
-import { type DynamicModule, Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { QueueName } from '@argus/contracts';
+import { bullmqTelemetry, Metrics } from '@argus/observability';
+import { BullModule, getQueueToken, InjectQueue } from '@nestjs/bullmq';
+import { type DynamicModule, Global, Inject, Injectable, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QueueMetrics } from './queue-metrics';
-import { createDetectQueue, type DetectQueue } from './queues';
-import { resultsBacklog } from './results-stream';
-import { createRedis } from './redis';
+import { DetectJobs } from './detect-jobs';
+import { JobEvents } from './job-events';
+import { PersistJobs, persistJobOptions, type PersistQueue } from './persist-jobs';
+import { type CountedQueue, QueueMetrics } from './queue-metrics';
+import { createRedis, logConnectionErrors } from './redis';
 import { RedisMemoryMetrics } from './redis-memory-metrics';
 import { ArgusStore } from './store';
 
-/** Injection tokens of the broker's objects. */
+/** Injection token of an app's Redis connection for Argus's own keys and the queues' producers. */
 export const REDIS = Symbol('REDIS');
-export const DETECT_QUEUE = Symbol('DETECT_QUEUE');
 
 @Injectable()
-class BrokerLifecycle implements OnApplicationShutdown {
+class BrokerLifecycle implements OnModuleInit, OnApplicationShutdown {
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
-    @Inject(DETECT_QUEUE) private readonly detect: DetectQueue,
+    private readonly detect: DetectJobs,
+    private readonly events: JobEvents,
+    @InjectQueue(QueueName.Results) private readonly results: Queue,
+    @InjectQueue(QueueName.Maintenance) private readonly maintenance: Queue,
   ) {}
 
+  onModuleInit(): void {
+    // Without a listener BullMQ prints a raw stack on every reconnect attempt while Redis is away.
+    for (const queue of [this.results, this.maintenance]) logConnectionErrors(queue, `queue:${queue.name}`);
+  }
+
   async onApplicationShutdown(): Promise<void> {
-    await Promise.allSettled([this.detect.close()]);
+    await Promise.allSettled([this.detect.close(), this.events.close()]);
     this.redis.disconnect();
   }
 }
 
-/**
- * One Redis connection per app for Argus's own keys (the results stream among them) and the
- * detection queue's producer; workers
- * and event listeners open their own blocking connections. `failFast` is for request paths (the
- * gateway), which must answer 503 quickly when Redis is away rather than wait for it.
- */
+/** The Redis connection of one app, shared by BullModule's queues and Argus's own keys. */
 @Global()
 @Module({})
-export class BrokerModule {
+class RedisModule {
   static forRoot(options: { app: string; failFast: boolean }): DynamicModule {
     return {
-      module: BrokerModule,
+      module: RedisModule,
       providers: [
         {
           provide: REDIS,
           inject: [ARGUS_CONFIG],
           useFactory: (config: ArgusConfig) => createRedis(config.redis.url, { name: `argus:${options.app}`, failFast: options.failFast }),
         },
+      ],
+      exports: [REDIS],
+    };
+  }
+}
+
+/**
+ * Argus's BullMQ fabric for one app: `@nestjs/bullmq`'s BullModule on the app's Redis connection
+ * and key prefix, the `results` and `maintenance` queues, and one class per concern around
+ * BullMQ (DetectJobs for the per-model detection queues, PersistJobs for `results`, JobEvents for
+ * completion) beside ArgusStore for Argus's own keys. Workers open their own blocking connections.
+ * `failFast` is for request paths (the gateway), which must answer 503 quickly when Redis is away
+ * rather than wait for it.
+ */
+@Global()
+@Module({})
+export class BrokerModule {
+  static forRoot(options: { app: string; failFast: boolean }): DynamicModule {
+    const redis = RedisModule.forRoot(options);
+    return {
+      module: BrokerModule,
+      imports: [
+        redis,
+        BullModule.forRootAsync({
+          imports: [redis],
+          inject: [REDIS, ARGUS_CONFIG],
+          // Telemetry (when tracing is on) carries each job's trace context to its worker.
+          useFactory: (connection: Redis, config: ArgusConfig) => ({ connection, prefix: config.redis.prefix, telemetry: bullmqTelemetry() }),
+        }),
+        BullModule.registerQueueAsync(
+          {
+            name: QueueName.Results,
+            inject: [ARGUS_CONFIG],
+            useFactory: (config: ArgusConfig) => ({ defaultJobOptions: persistJobOptions(config.worker.resultsAttempts) }),
+          },
+          { name: QueueName.Maintenance, useFactory: () => ({ defaultJobOptions: { removeOnComplete: 100, removeOnFail: 1000 } }) },
+        ),
+      ],
+      providers: [
         {
           provide: ArgusStore,
           inject: [REDIS, ARGUS_CONFIG],
-          useFactory: (redis: Redis, config: ArgusConfig) => new ArgusStore(redis, config.redis.prefix, config.retention),
+          useFactory: (connection: Redis, config: ArgusConfig) => new ArgusStore(connection, config.redis.prefix, config.retention),
         },
         {
-          provide: DETECT_QUEUE,
+          provide: DetectJobs,
           inject: [REDIS, ARGUS_CONFIG],
-          useFactory: (redis: Redis, config: ArgusConfig) =>
-            createDetectQueue(redis, config.redis.prefix, { attempts: config.worker.attempts, backoffMs: config.worker.backoffMs }),
+          useFactory: (connection: Redis, config: ArgusConfig) =>
+            new DetectJobs(connection, config.redis.prefix, { attempts: config.worker.attempts, backoffMs: config.worker.backoffMs }),
+        },
+        {
+          provide: PersistJobs,
+          inject: [getQueueToken(QueueName.Results)],
+          useFactory: (queue: PersistQueue) => new PersistJobs(queue),
+        },
+        {
+          provide: JobEvents,
+          inject: [REDIS, ArgusStore],
+          useFactory: (connection: Redis, store: ArgusStore) => new JobEvents(connection, store.keys),
         },
         BrokerLifecycle,
         {
-          // Queue depth gauges on /metrics, for apps that serve metrics.
+          // Queue depth gauges on /metrics: every model's detection queue, results and maintenance.
           provide: QueueMetrics,
-          inject: [DETECT_QUEUE, ArgusStore, { token: Metrics, optional: true }],
-          useFactory: (detect: DetectQueue, store: ArgusStore, metrics?: Metrics) =>
-            new QueueMetrics({ detect, results: () => resultsBacklog(store.redis, store.keys) }, metrics),
+          inject: [DetectJobs, ArgusStore, getQueueToken(QueueName.Results), getQueueToken(QueueName.Maintenance), { token: Metrics, optional: true }],
+          useFactory: (detect: DetectJobs, store: ArgusStore, results: Queue, maintenance: Queue, metrics?: Metrics) =>
+            new QueueMetrics(async (): Promise<CountedQueue[]> => {
+              const models = await store.listModels();
+              return [
+                ...models.map((m) => ({ queue: detect.queue(m.name) as Queue, byPriority: true })),
+                { queue: results, byPriority: false },
+                { queue: maintenance, byPriority: false },
+              ];
+            }, metrics),
         },
         {
           // Redis memory against maxmemory on /metrics (noeviction: full means refused writes).
           provide: RedisMemoryMetrics,
           inject: [REDIS, { token: Metrics, optional: true }],
-          useFactory: (redis: Redis, metrics?: Metrics) => new RedisMemoryMetrics(redis, metrics),
+          useFactory: (connection: Redis, metrics?: Metrics) => new RedisMemoryMetrics(connection, metrics),
         },
       ],
-      exports: [REDIS, ArgusStore, DETECT_QUEUE],
+      exports: [redis, BullModule, ArgusStore, DetectJobs, PersistJobs, JobEvents],
     };
   }
 }

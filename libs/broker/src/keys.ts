@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 
 /**
  * Every Redis key Argus writes besides BullMQ's own, under one prefix (QUEUE_PREFIX). BullMQ's
- * detection queue shares the prefix, so `<prefix>:detect:*` is its.
+ * queues share the prefix: `<prefix>:detect.<model>:*`, `<prefix>:results:*` and so on are theirs.
  */
 export class ArgusKeys {
   constructor(readonly prefix: string) {}
@@ -23,13 +23,24 @@ export class ArgusKeys {
   requestPrefix(): string {
     return `${this.prefix}:req:`;
   }
-  /** The stream of finished work that apps/results persists (docs/adr/0011). */
-  resultsStream(): string {
-    return `${this.prefix}:results:stream`;
+  /**
+   * The ledger of accepted requests whose row is not in Postgres yet (sorted set: request id ->
+   * when the reconciler may look at it). Admission enters a request; persisting it removes it.
+   */
+  unpersisted(): string {
+    return `${this.prefix}:unpersisted`;
   }
-  /** Results messages that can never be persisted, each with the reason (a dead-letter stream). */
-  resultsDead(): string {
-    return `${this.prefix}:results:dead`;
+  /** The stored outcomes, oldest first (sorted set of work keys): bounds the result cache's size. */
+  outcomeIndex(): string {
+    return `${this.prefix}:outcomes`;
+  }
+  /** What every outcome key starts with (the end-of-work script trims the cache by work key). */
+  outcomePrefix(): string {
+    return `${this.prefix}:outcome:`;
+  }
+  /** The pub/sub channel of job state changes that waiting gateways listen to. */
+  jobEvents(): string {
+    return `${this.prefix}:job-events`;
   }
   /** Requests waiting for a piece of work (one job serves them all). */
   attached(workKey: string): string {
@@ -37,7 +48,7 @@ export class ArgusKeys {
   }
   /** The finished outcome of a piece of work (a result, or a failure for a while). */
   outcome(workKey: string): string {
-    return `${this.prefix}:outcome:${workKey}`;
+    return `${this.outcomePrefix()}${workKey}`;
   }
   /** Idempotency-Key -> request id, per client. The key is hashed: clients choose its text. */
   idempotency(clientId: string, key: string): string {

@@ -1,24 +1,13 @@
-import { QueueName } from '@argus/contracts';
 import type { Metrics } from '@argus/observability';
 import { Logger, type OnModuleInit } from '@nestjs/common';
+import type { Queue } from 'bullmq';
 import { Gauge } from 'prom-client';
 import { Cached, countQueue, type QueueCounts, QUEUE_STATES, withTimeout } from './queue-depth';
-import type { DetectQueue } from './queues';
-import type { ResultsBacklog } from './results-stream';
 
-export interface QueueMetricsQueues {
-  detect: DetectQueue;
-  /** The results stream's backlog (it is not a BullMQ queue). */
-  results: () => Promise<ResultsBacklog>;
-}
-
-/** The results stream's backlog in the queues' terms: failed = set aside as never persistable. */
-function resultsCounts(backlog: ResultsBacklog): QueueCounts {
-  return {
-    queue: QueueName.Results,
-    states: { waiting: backlog.waiting, active: backlog.active, delayed: 0, failed: backlog.dead, completed: 0 },
-    waitingByPriority: null,
-  };
+/** A queue to count, and whether its waiting jobs are counted by priority (detection queues). */
+export interface CountedQueue {
+  queue: Queue;
+  byPriority: boolean;
 }
 
 /** How long one round of counts answers scrapes: several Prometheus servers cost one round. */
@@ -37,14 +26,15 @@ export class QueueMetrics implements OnModuleInit {
   private stale = 0;
 
   constructor(
-    private readonly queues: QueueMetricsQueues,
+    /** The queues to count now (the detection queues follow the models known at the time). */
+    private readonly queues: () => Promise<CountedQueue[]>,
     private readonly metrics: Metrics | undefined,
   ) {}
 
   onModuleInit(): void {
     const metrics = this.metrics;
     if (!metrics) return;
-    const counts = new Cached(() => Promise.all([countQueue(this.queues.detect, true), this.queues.results().then(resultsCounts)]), COUNTS_MAX_AGE_MS);
+    const counts = new Cached(async () => Promise.all((await this.queues()).map((q) => countQueue(q.queue, q.byPriority))), COUNTS_MAX_AGE_MS);
     const refresh = async (): Promise<QueueCounts[]> => {
       try {
         this.last = await withTimeout(counts.get(), COUNTS_TIMEOUT_MS, 'queue counts');
@@ -68,7 +58,7 @@ export class QueueMetrics implements OnModuleInit {
     });
     new Gauge({
       name: 'argus_queue_waiting_jobs',
-      help: 'Waiting detection jobs by priority, counted at scrape time.',
+      help: 'Waiting detection jobs by priority (one queue per model), counted at scrape time.',
       labelNames: ['queue', 'priority'],
       registers: [metrics.registry],
       async collect() {

@@ -14,6 +14,6 @@ export type RateDecision = { allowed: true; remaining: number } | { allowed: fal
  * clock), so every gateway replica enforces one shared limit per client.
  */
 export async function takeToken(store: ArgusStore, clientId: string, limit: RateLimit): Promise<RateDecision> {
-  const reply = (await runScript(store.redis, 'argusTakeToken', [store.keys.rateLimit(clientId)], [limit.perSecond, limit.burst])) as [number, number];
+  const reply = (await runScript(store.redis, 'takeToken', [store.keys.rateLimit(clientId)], [limit.perSecond, limit.burst])) as [number, number];
   return reply[0] === 1 ? { allowed: true, remaining: Number(reply[1]) } : { allowed: false, retryAfterMs: Math.max(1, Number(reply[1])) };
 }

@@ -1,60 +1,70 @@
 import {
-  type ErrorInfo,
-  type InferenceResult,
   type ModelInfo,
   ModelInfoSchema,
   type RequestRecord,
   RequestRecordSchema,
+  type WorkOutcome,
 } from '@argus/contracts';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { ArgusKeys } from './keys';
 import { runScript } from './scripts';
 
-/** The finished outcome of a piece of work, as cached under its work key. */
-export type Outcome = { ok: true; result: InferenceResult } | { ok: false; error: ErrorInfo };
-
-/** How a job ended a piece of work (see {@link ArgusStore.endWork}). */
-export interface WorkEnd {
-  jobId: string;
-  /** Attempts the job made, this one included. */
-  attempts: number;
-  outcome: Outcome;
-  /** When it failed (failures; default now). */
-  failedAt?: string;
-}
-
-/** The end's details that travel beside the outcome on the results stream. */
-export interface EndMeta {
-  workKey: string;
-  jobId: string;
-  attempts: number;
-  failedAt?: string;
-}
-
 export interface RetentionOptions {
   /** How long an outcome answers identical requests. */
   cacheTtlSeconds: number;
   /** How long a deterministic failure (corrupt image) answers identical requests. */
   negativeCacheTtlSeconds: number;
+  /** Most outcomes kept at once: the result cache is bounded in entries, not only in time. */
+  cacheMaxEntries: number;
   /** Upper bound for image bytes waiting for their job. */
   imageTtlSeconds: number;
   /** How long image bytes stay after their last job. */
   imageRetentionSeconds: number;
-  /** How long request records and attachments stay. */
+  /** How long request records and attachments stay while their request is unfinished. */
   requestTtlSeconds: number;
+  /** How long an Idempotency-Key names its request. */
+  idempotencyTtlSeconds: number;
+  /** How long after admission an unpersisted request is first looked at by the reconciler. */
+  reconcileAfterSeconds: number;
 }
+
+/** How long a request's record stays in Redis once its row is in Postgres (reads go there). */
+export const PERSISTED_RECORD_TTL_SECONDS = 300;
 
 export interface StoredRequest {
   record: RequestRecord;
   jobId?: string;
   /** Answered from the cache at admission. */
   cached: boolean;
+  /** The persist job its work's end handed it to, if it has been handed over. */
+  handed?: string;
+}
+
+/** What admission decided for a request. */
+export type Admission =
+  | { kind: 'replay'; requestId: string; fingerprint: string }
+  | { kind: 'hit'; outcome: WorkOutcome }
+  | { kind: 'miss' };
+
+/** An Idempotency-Key a request claims: whose, the key, and what the request is (to refuse reuse). */
+export interface IdempotencyClaim {
+  clientId: string;
+  key: string;
+  fingerprint: string;
+}
+
+/** What ending a piece of work handed over: the records of the requests that were attached. */
+export interface HandOver {
+  records: RequestRecord[];
+  /** Attached requests whose records had expired: nothing can be persisted for them. */
+  missing: string[];
 }
 
 /**
  * Argus's own Redis state: request records, image bytes, outcomes (the result cache), the
- * requests attached to each piece of work, idempotency keys and the model registry.
+ * requests attached to each piece of work, idempotency keys, the ledger of accepted requests not
+ * yet persisted, and the model registry.
  */
 export class ArgusStore {
   readonly keys: ArgusKeys;
@@ -68,53 +78,64 @@ export class ArgusStore {
   }
 
   /**
-   * Records an accepted request, in one round trip. Returns the outcome at once if the work is
-   * already done (and puts the hit on the results stream, so its row is persisted); otherwise
-   * attaches the request to the work (its outcome will be persisted for it), notes the job named
-   * after the request as the request's job, and holds the image for that job. A request that
-   * joins identical work in flight instead says so with setRequestJob and releases its hold.
+   * Admits a request in one round trip and one atomic step (admit.lua): claims its
+   * Idempotency-Key if it has one (a key already claimed answers `replay` and nothing else
+   * happens), records it, enters it in the ledger, then answers it from the finished outcome of
+   * its work (`hit`) or attaches it to the work and holds the image for the job named after it
+   * (`miss`: the caller adds or joins that job). Whatever the caller does not finish (it dies
+   * before the job is added, say), the reconciler finishes from the ledger.
    */
-  async admit(record: RequestRecord, image: Buffer): Promise<Outcome | null> {
-    const reply = await runScript(
+  async admit(record: RequestRecord, image: Buffer, idempotency?: IdempotencyClaim): Promise<Admission> {
+    const reply = (await runScript(
       this.redis,
-      'argusAdmit',
+      'admit',
       [
         this.keys.outcome(record.workKey),
         this.keys.attached(record.workKey),
         this.keys.request(record.id),
         this.keys.image(record.sha256),
         this.keys.imageHolders(record.sha256),
-        this.keys.resultsStream(),
+        this.keys.unpersisted(),
+        idempotency ? this.keys.idempotency(idempotency.clientId, idempotency.key) : this.keys.request(record.id),
       ],
       [
         record.id,
         JSON.stringify(record),
         this.retention.requestTtlSeconds,
-        this.retention.requestTtlSeconds,
         image,
         this.retention.imageTtlSeconds,
-        record.workKey,
+        Date.parse(record.createdAt) + this.retention.reconcileAfterSeconds * 1000,
+        idempotency?.fingerprint ?? '',
+        this.retention.idempotencyTtlSeconds,
       ],
-    );
-    return typeof reply === 'string' ? parseOutcome(reply) : null;
+    )) as string[];
+    switch (reply[0]) {
+      case 'replay':
+        return { kind: 'replay', requestId: String(reply[1]), fingerprint: String(reply[2] ?? '') };
+      case 'hit':
+        return { kind: 'hit', outcome: parseOutcome(String(reply[1])) };
+      default:
+        return { kind: 'miss' };
+    }
   }
 
   /** Releases a job's hold on image bytes. */
   async releaseImage(sha256: string, holder: string): Promise<void> {
-    await runScript(
-      this.redis,
-      'argusReleaseImage',
-      [this.keys.image(sha256), this.keys.imageHolders(sha256)],
-      [holder, this.retention.imageRetentionSeconds],
-    );
+    await runScript(this.redis, 'releaseImage', [this.keys.image(sha256), this.keys.imageHolders(sha256)], [holder, this.retention.imageRetentionSeconds]);
   }
 
   /**
    * What a worker needs before it runs a job, in one round trip: the work's outcome if another
-   * job finished it meanwhile, and the image bytes (null once they have expired).
+   * job finished it meanwhile, and the image bytes (null once they have expired). `announce`
+   * (a job-events message) goes out in the same round trip.
    */
-  async jobInputs(workKey: string, sha256: string): Promise<{ outcome: Outcome | null; image: Buffer | null }> {
-    const [outcome, image] = await this.redis.mgetBuffer(this.keys.outcome(workKey), this.keys.image(sha256));
+  async jobInputs(workKey: string, sha256: string, announce?: string): Promise<{ outcome: WorkOutcome | null; image: Buffer | null }> {
+    const pipeline = this.redis.pipeline().mgetBuffer(this.keys.outcome(workKey), this.keys.image(sha256));
+    if (announce !== undefined) pipeline.publish(this.keys.jobEvents(), announce);
+    const replies = (await pipeline.exec()) ?? [];
+    const [error, values] = replies[0] ?? [new Error('no reply'), null];
+    if (error) throw error;
+    const [outcome, image] = values as (Buffer | null)[];
     return { outcome: outcome ? parseOutcome(outcome.toString('utf8')) : null, image: image ?? null };
   }
 
@@ -124,34 +145,51 @@ export class ArgusStore {
   }
 
   /**
-   * Ends a piece of work, atomically: stores its outcome when `remember` says so (true: for
-   * CACHE_TTL_SECONDS, or NEGATIVE_CACHE_TTL_SECONDS for a failure; a number of seconds; false:
-   * not at all, e.g. a missed deadline says nothing about the work), releases the job's hold on
-   * the image, and hands every request attached to the work to apps/results in one message on
-   * the results stream. Safe to repeat: a second call finds no request attached and sends
-   * nothing. Returns how many requests were handed over.
+   * Ends a piece of work, atomically (endWork.lua): stores its outcome when `remember` says so
+   * (true: for CACHE_TTL_SECONDS, or NEGATIVE_CACHE_TTL_SECONDS for a failure; a number of seconds;
+   * false: not at all, e.g. a missed deadline says nothing about the work), releases the job's hold
+   * on the image, announces the end to waiting gateways (`eventHead` + outcome), and takes every
+   * request attached to the work, each marked as handed to `persistJobId`, which the caller adds
+   * next. Safe to repeat: a second call finds nobody attached.
    */
-  async endWork(work: { workKey: string; sha256: string }, holder: string, end: WorkEnd, remember: boolean | number): Promise<number> {
-    const { outcome } = end;
+  async endWork(
+    work: { workKey: string; sha256: string },
+    holder: string,
+    outcome: WorkOutcome,
+    remember: boolean | number,
+    persistJobId: string,
+    eventHead: string,
+  ): Promise<HandOver> {
     const ttl = remember === false ? 0 : remember === true ? (outcome.ok ? this.retention.cacheTtlSeconds : this.retention.negativeCacheTtlSeconds) : remember;
-    const meta: EndMeta = { workKey: work.workKey, jobId: end.jobId, attempts: end.attempts, ...(outcome.ok ? {} : { failedAt: end.failedAt ?? new Date().toISOString() }) };
-    const reply = await runScript(
+    const reply = (await runScript(
       this.redis,
-      'argusEndWork',
+      'endWork',
+      [this.keys.outcome(work.workKey), this.keys.image(work.sha256), this.keys.imageHolders(work.sha256), this.keys.attached(work.workKey), this.keys.outcomeIndex()],
       [
-        this.keys.outcome(work.workKey),
-        this.keys.image(work.sha256),
-        this.keys.imageHolders(work.sha256),
-        this.keys.attached(work.workKey),
-        this.keys.resultsStream(),
+        JSON.stringify(outcome),
+        ttl,
+        holder,
+        this.retention.imageRetentionSeconds,
+        this.keys.requestPrefix(),
+        persistJobId,
+        this.retention.cacheMaxEntries,
+        this.keys.outcomePrefix(),
+        Date.now(),
+        this.keys.jobEvents(),
+        eventHead,
       ],
-      [JSON.stringify(outcome), ttl, holder, this.retention.imageRetentionSeconds, outcome.ok ? 'completed' : 'failed', JSON.stringify(meta), this.keys.requestPrefix()],
-    );
-    return Number(reply);
+    )) as [string, string];
+    const records = z.array(z.unknown()).parse(JSON.parse(reply[0]));
+    const parsed: RequestRecord[] = [];
+    for (const r of records) {
+      const record = RequestRecordSchema.safeParse(r);
+      if (record.success) parsed.push(record.data);
+    }
+    return { records: parsed, missing: z.array(z.string()).parse(JSON.parse(reply[1])) };
   }
 
   /** The cached outcome of a piece of work, if any. */
-  async getOutcome(workKey: string): Promise<Outcome | null> {
+  async getOutcome(workKey: string): Promise<WorkOutcome | null> {
     const raw = await this.redis.get(this.keys.outcome(workKey));
     return raw ? parseOutcome(raw) : null;
   }
@@ -163,31 +201,63 @@ export class ArgusStore {
 
   /** A request's record as the gateway stored it, or null. */
   async getRequest(id: string): Promise<StoredRequest | null> {
-    const [record, jobId, cached] = await this.redis.hmget(this.keys.request(id), 'record', 'jobId', 'cached');
+    const [record, jobId, cached, handed] = await this.redis.hmget(this.keys.request(id), 'record', 'jobId', 'cached', 'handed');
     if (!record) return null;
-    return { record: RequestRecordSchema.parse(JSON.parse(record)), ...(jobId ? { jobId } : {}), cached: cached === '1' };
+    return { record: RequestRecordSchema.parse(JSON.parse(record)), ...(jobId ? { jobId } : {}), cached: cached === '1', ...(handed ? { handed } : {}) };
+  }
+
+  /** Requests in the ledger whose time to be looked at has come (oldest first), at most `limit`. */
+  dueUnpersisted(now: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.unpersisted(), '-inf', now, 'LIMIT', 0, limit);
+  }
+
+  /** Requests in the ledger now (accepted, not yet persisted). */
+  unpersistedCount(): Promise<number> {
+    return this.redis.zcard(this.keys.unpersisted());
+  }
+
+  /** Looks at ledger entries again at `at` (ms): their work is under way, or was just handed over again. */
+  async postpone(ids: readonly string[], at: number): Promise<void> {
+    if (ids.length === 0) return;
+    await this.redis.zadd(this.keys.unpersisted(), 'XX', ...ids.flatMap((id) => [at, id]));
   }
 
   /**
-   * Claims an Idempotency-Key. Returns null when this request got it, else the request that
-   * holds it and the fingerprint (work key) it was made with.
+   * Requests whose rows are in Postgres: out of the ledger, and their records shortened to a few
+   * minutes (reads go to Postgres now), so nothing about finished work lingers in Redis.
    */
-  async claimIdempotencyKey(
-    clientId: string,
-    key: string,
-    requestId: string,
-    fingerprint: string,
-  ): Promise<{ requestId: string; fingerprint: string } | null> {
-    const reply = await runScript(
-      this.redis,
-      'argusClaimIdempotency',
-      [this.keys.idempotency(clientId, key)],
-      [requestId, fingerprint, this.retention.requestTtlSeconds],
-    );
-    if (Array.isArray(reply) && typeof reply[0] === 'string') {
-      return { requestId: reply[0], fingerprint: String(reply[1] ?? '') };
-    }
-    return null;
+  async settle(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const pipeline = this.redis.pipeline().zrem(this.keys.unpersisted(), ...ids);
+    for (const id of ids) pipeline.expire(this.keys.request(id), PERSISTED_RECORD_TTL_SECONDS);
+    const replies = (await pipeline.exec()) ?? [];
+    const failed = replies.find(([error]) => error);
+    if (failed?.[0]) throw failed[0];
+  }
+
+  /**
+   * Puts a request back on its work as the job named after it (the reconciler, for a request
+   * recorded without a job), holding its image again if the bytes are still there.
+   */
+  async reattach(record: RequestRecord): Promise<void> {
+    const attached = this.keys.attached(record.workKey);
+    const holders = this.keys.imageHolders(record.sha256);
+    const replies = await this.redis
+      .multi()
+      .sadd(attached, record.id)
+      .expire(attached, this.retention.requestTtlSeconds)
+      .hset(this.keys.request(record.id), 'jobId', record.id)
+      .sadd(holders, record.id)
+      .expire(holders, this.retention.imageTtlSeconds)
+      .expire(this.keys.image(record.sha256), this.retention.imageTtlSeconds)
+      .exec();
+    const failed = replies?.find(([error]) => error);
+    if (failed?.[0]) throw failed[0];
+  }
+
+  /** Drops a request from the ledger without a row (its record expired: nothing can be persisted). */
+  async forget(id: string): Promise<void> {
+    await this.redis.zrem(this.keys.unpersisted(), id);
   }
 
   /**
@@ -262,6 +332,7 @@ function safeJson(text: string): unknown {
   }
 }
 
-function parseOutcome(raw: string): Outcome {
-  return JSON.parse(raw) as Outcome;
+/** Outcomes are written by Argus's own scripts only: read them back without re-validating each field on the hot path. */
+function parseOutcome(raw: string): WorkOutcome {
+  return JSON.parse(raw) as WorkOutcome;
 }

@@ -1,3 +1,5 @@
+import { readLines } from './lines';
+
 /** One Server-Sent Events message. */
 export interface SseMessage {
   event: string;
@@ -7,27 +9,18 @@ export interface SseMessage {
 
 /**
  * Parses a text/event-stream body (per the HTML standard: `event`, `data`, `id` fields; comment
- * lines and `retry` ignored; messages without data skipped).
+ * lines and `retry` ignored; messages without data skipped; an unfinished last message dropped).
  */
 export async function* parseServerSentEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<SseMessage> {
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = '';
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, '\n');
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const message = parseBlock(buffer.slice(0, end));
-        buffer = buffer.slice(end + 2);
-        if (message) yield message;
-      }
+  let block: string[] = [];
+  for await (const line of readLines(body)) {
+    if (line !== '') {
+      block.push(line);
+      continue;
     }
-  } finally {
-    await reader.cancel().catch(() => undefined);
-    reader.releaseLock();
+    const message = parseBlock(block.join('\n'));
+    block = [];
+    if (message) yield message;
   }
 }
 

@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { autoModelThreads, buildConfig, knownEnvVars } from './config';
+import { ARGUS_VERSION } from './version';
 
 describe('buildConfig', () => {
   it('applies documented defaults that work on a developer machine', () => {
@@ -45,5 +48,21 @@ describe(autoModelThreads.name, () => {
     expect(buildConfig({ EXECUTION_PROVIDERS: 'cuda' }).models.modelThreads).toBe(1);
     expect(buildConfig({ MODEL_THREADS: '3', EXECUTION_PROVIDERS: 'cuda' }).models.modelThreads).toBe(3);
     expect(buildConfig({}).models.intraOpThreads).toBe(1);
+  });
+});
+
+describe('tracing and build info', () => {
+  it('traces only when the OTEL_* variables ask for it', () => {
+    expect(buildConfig({}).tracing.enabled).toBe(false);
+    expect(buildConfig({ OTEL_TRACES_EXPORTER: 'otlp' }).tracing.enabled).toBe(true);
+    expect(buildConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing.enabled).toBe(true);
+    expect(buildConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_TRACES_EXPORTER: 'none' }).tracing.enabled).toBe(false);
+    expect(buildConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_SDK_DISABLED: 'true' }).tracing.enabled).toBe(false);
+  });
+
+  it("reports the source tree's version, which is package.json's", () => {
+    const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string };
+    expect(ARGUS_VERSION).toBe(pkg.version);
+    expect(buildConfig({}).build).toEqual({ version: pkg.version, commit: 'unknown' });
   });
 });

@@ -58,6 +58,7 @@ export function buildConfig(env: Record<string, string | undefined>) {
       maxImagePixels: e.MAX_IMAGE_PIXELS,
       maxWaitMs: e.WAIT_MAX_MS,
       maxQueueDepth: e.MAX_QUEUE_DEPTH,
+      maxRedisMemoryPercent: e.MAX_REDIS_MEMORY_PERCENT,
     },
     auth: {
       keys: parseApiKeys(e.API_KEYS),
@@ -74,9 +75,12 @@ export function buildConfig(env: Record<string, string | undefined>) {
     retention: {
       cacheTtlSeconds: e.CACHE_TTL_SECONDS,
       negativeCacheTtlSeconds: e.NEGATIVE_CACHE_TTL_SECONDS,
+      cacheMaxEntries: e.CACHE_MAX_ENTRIES,
       imageTtlSeconds: e.IMAGE_TTL_SECONDS,
       imageRetentionSeconds: e.IMAGE_RETENTION_SECONDS,
       requestTtlSeconds: e.REQUEST_TTL_SECONDS,
+      idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
+      reconcileAfterSeconds: e.RECONCILE_AFTER_SECONDS,
     },
     gateway: { host: e.GATEWAY_HOST, port: e.GATEWAY_PORT, metrics: { host: e.GATEWAY_METRICS_HOST, port: e.GATEWAY_METRICS_PORT } },
     inference: { host: e.INFERENCE_HOST, port: e.INFERENCE_PORT },
@@ -90,6 +94,14 @@ export function buildConfig(env: Record<string, string | undefined>) {
     admin: e.ADMIN_USER && e.ADMIN_PASSWORD ? { user: e.ADMIN_USER, password: e.ADMIN_PASSWORD } : null,
     graphql: { maxDepth: e.GRAPHQL_MAX_DEPTH, maxCost: e.GRAPHQL_MAX_COST },
     events: { heartbeatMs: e.EVENTS_HEARTBEAT_MS },
+    tracing: {
+      enabled:
+        !e.OTEL_SDK_DISABLED &&
+        e.OTEL_TRACES_EXPORTER !== 'none' &&
+        (e.OTEL_TRACES_EXPORTER === 'otlp' || e.OTEL_EXPORTER_OTLP_ENDPOINT !== '' || e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== ''),
+      serviceName: e.OTEL_SERVICE_NAME,
+    },
+    build: { commit: e.BUILD_COMMIT, version: e.BUILD_VERSION },
   });
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ARGUS_VERSION } from './version';
 
 const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
 const num = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
@@ -87,6 +88,12 @@ export const envSchema = z.object({
    * Retry-After; cache hits are still served. 0 turns the limit off.
    */
   MAX_QUEUE_DEPTH: int(5000),
+  /**
+   * Percent of Redis's maxmemory above which new work is refused with 503 and Retry-After (cache
+   * hits are still served). The rest is the room the pipeline needs to finish what it holds. 0
+   * turns the check off; it does nothing while Redis has no maxmemory.
+   */
+  MAX_REDIS_MEMORY_PERCENT: int(85),
   DEFAULT_CONFIDENCE: num(0.25, 0, 1),
   DEFAULT_IOU: num(0.45, 0, 1),
   DEFAULT_MAX_DETECTIONS: int(300, 1),
@@ -104,8 +111,18 @@ export const envSchema = z.object({
   IMAGE_TTL_SECONDS: int(6 * 3600, 60),
   /** How long image bytes stay after their last job ends (for annotated images). 0 drops them. */
   IMAGE_RETENTION_SECONDS: int(600),
-  /** How long a request's record stays in Redis (it is in Postgres long before). */
+  /** Upper bound for how long a request's record stays in Redis: once its row is in Postgres, a few minutes more. */
   REQUEST_TTL_SECONDS: int(7 * 86400, 60),
+  /** Most results kept in the cache at once (the oldest go first): its size is bounded, not only its age. */
+  CACHE_MAX_ENTRIES: int(100_000, 1),
+  /** How long an Idempotency-Key names its request. */
+  IDEMPOTENCY_TTL_SECONDS: int(86400, 60),
+  /**
+   * How long after admission a request that is not yet in Postgres is first looked at by the
+   * reconciler (which adds a job a crash left out, or hands over a result that never reached
+   * apps/results). Shorter than that and it would chase work that is merely queued.
+   */
+  RECONCILE_AFTER_SECONDS: int(60, 5),
 
   /**
    * API keys the gateway accepts (a secret): comma-separated raw keys (16+ characters) or
@@ -146,6 +163,22 @@ export const envSchema = z.object({
   GRAPHQL_MAX_COST: int(5000, 1),
   /** Interval of Server-Sent Events heartbeats (comment lines) on /v1/detections/:id/events. */
   EVENTS_HEARTBEAT_MS: int(15000, 100),
+
+  /**
+   * OpenTelemetry traces, off by default: on when OTEL_TRACES_EXPORTER is `otlp`, or an OTLP
+   * endpoint is set (and OTEL_TRACES_EXPORTER is not `none`). The exporter reads the other
+   * OTEL_EXPORTER_OTLP_* variables (headers, protocol, timeouts) itself, as the spec says.
+   */
+  OTEL_SDK_DISABLED: bool(false),
+  OTEL_TRACES_EXPORTER: z.string().default(''),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().default(''),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().default(''),
+  /** The service name on spans; default `argus-<app>`. */
+  OTEL_SERVICE_NAME: z.string().default(''),
+  /** The source revision the image was built from, for the argus_build_info metric (set by the image build). */
+  BUILD_COMMIT: z.string().default('unknown'),
+  /** The release, for the argus_build_info metric; defaults to this source tree's version. */
+  BUILD_VERSION: z.string().default(ARGUS_VERSION),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -3,6 +3,9 @@ import { DetectionSchema, ImageInfoSchema, ModelRefSchema, TimingsSchema } from 
 import { ErrorInfoSchema } from './errors';
 import { PrioritySchema } from './priority';
 
+/** Longest deadline a client may set (a day): beyond that the image bytes may have expired anyway. */
+export const MAX_DEADLINE_MS = 86_400_000;
+
 export const DETECTION_STATUSES = ['queued', 'active', 'completed', 'failed'] as const;
 export const DetectionStatusSchema = z.enum(DETECTION_STATUSES);
 export type DetectionStatus = z.infer<typeof DetectionStatusSchema>;
@@ -29,6 +32,8 @@ export const DetectionViewSchema = z.object({
   correlationId: z.string().nullable(),
   createdAt: z.string(),
   completedAt: z.string().nullable(),
+  /** Something the client should know about where the request stands (e.g. no worker serves its model yet). */
+  note: z.string().optional(),
 });
 export type DetectionView = z.infer<typeof DetectionViewSchema>;
 

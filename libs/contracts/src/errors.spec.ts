@@ -1,6 +1,5 @@
-import { decodeFailure, encodeFailure } from './errors';
+import { decodeFailure, encodeFailure } from './outcome';
 import { BULLMQ_PRIORITY, priorityFromBullmq } from './priority';
-import { ResultJobSchema } from './jobs/result.job';
 
 describe('failure encoding', () => {
   it('round-trips a code and message through a BullMQ failedReason', () => {
@@ -24,11 +23,5 @@ describe('priorities', () => {
     expect(BULLMQ_PRIORITY.high).toBeLessThan(BULLMQ_PRIORITY.normal);
     expect(BULLMQ_PRIORITY.normal).toBeLessThan(BULLMQ_PRIORITY.low);
     expect(priorityFromBullmq(BULLMQ_PRIORITY.low)).toBe('low');
-  });
-});
-
-describe('ResultJobSchema', () => {
-  it('refuses a message of unknown kind', () => {
-    expect(ResultJobSchema.safeParse({ kind: 'other', workKey: 'k' }).success).toBe(false);
   });
 });

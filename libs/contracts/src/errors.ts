@@ -44,24 +44,3 @@ export type ErrorInfo = z.infer<typeof ErrorInfoSchema>;
 export interface ErrorBody {
   error: ErrorInfo;
 }
-
-/**
- * A failure that travels as a BullMQ `failedReason` (a string): JSON of {@link ErrorInfo}, so that
- * whoever reads the failed job (gateway waiters, apps/results) gets the code back.
- */
-export function encodeFailure(info: ErrorInfo): string {
-  return JSON.stringify(info);
-}
-
-/** Reads a BullMQ `failedReason`; anything that is not an encoded failure becomes internal_error. */
-export function decodeFailure(reason: string | undefined | null): ErrorInfo {
-  if (reason) {
-    try {
-      const parsed = ErrorInfoSchema.safeParse(JSON.parse(reason));
-      if (parsed.success) return parsed.data;
-    } catch {
-      // not JSON: a BullMQ-level reason such as a stalled job
-    }
-  }
-  return { code: 'internal_error', message: reason || 'unknown failure' };
-}

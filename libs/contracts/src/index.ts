@@ -6,5 +6,6 @@ export * from './models';
 export * from './requests';
 export * from './api';
 export * from './rpc';
+export * from './outcome';
+export * from './view';
 export * from './jobs/detect.job';
-export * from './jobs/result.job';

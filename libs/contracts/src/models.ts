@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
-export const MODEL_FAMILIES = ['yolox', 'yolov8'] as const;
+/** Output conventions libs/vision decodes: YOLOX and Ultralytics heads, and DETR-family exports (RT-DETR, D-FINE, DEIM). */
+export const MODEL_FAMILIES = ['yolox', 'yolov8', 'detr'] as const;
 export const ModelFamilySchema = z.enum(MODEL_FAMILIES);
 export type ModelFamily = z.infer<typeof ModelFamilySchema>;
 

@@ -1,6 +1,8 @@
+import { Logger } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { LATENCY_BUCKETS, type Metrics } from './metrics';
+import { startServerSpan } from './tracing';
 
 /** Where an error response records its stable code for metrics (`res.locals[ERROR_CODE_LOCAL]`). */
 export const ERROR_CODE_LOCAL = 'argusErrorCode';
@@ -52,17 +54,21 @@ export function httpMetricsOf(metrics: Metrics): HttpMetrics {
 }
 
 /**
- * Express middleware recording every request once it ends (finished or aborted). The route label
- * is the matched route template (`/v1/detections/:id`), the mount point of routers that do their
- * own routing (`mounts`, e.g. /graphql, /admin/queues), or `unmatched`: never the raw path, so
- * ids and probes cannot explode the label set.
+ * Express middleware observing every request once: its trace span (a child of the caller's
+ * `traceparent`; a no-op while tracing is off), and once it ends (finished or aborted) its metrics
+ * and one access-log line. The route label is the matched route template
+ * (`/v1/detections/:id`), the mount point of routers that do their own routing (`mounts`, e.g.
+ * /graphql, /admin/queues), or `unmatched`: never the raw path, so ids and probes cannot explode
+ * the label set.
  */
 export function httpMetricsMiddleware(metrics: Metrics, mounts: readonly string[] = []): (req: Request, res: Response, next: NextFunction) => void {
   const http = httpMetricsOf(metrics);
+  const access = new Logger('http');
   return (req, res, next) => {
     const started = performance.now();
     http.inFlight.inc();
     let done = false;
+    const span = startServerSpan(req.method, 'request', req.headers, next);
     const record = () => {
       if (done) return;
       done = true;
@@ -70,14 +76,28 @@ export function httpMetricsMiddleware(metrics: Metrics, mounts: readonly string[
       const route = routeOf(req, mounts);
       const status = res.headersSent || res.writableFinished ? String(res.statusCode) : 'aborted';
       const labels = { method: req.method, route, status };
+      const ms = performance.now() - started;
       http.requests.inc(labels);
-      http.duration.observe(labels, (performance.now() - started) / 1000);
+      http.duration.observe(labels, ms / 1000);
       const code = res.locals[ERROR_CODE_LOCAL] as unknown;
       if (typeof code === 'string') http.errors.inc({ code, status });
+      span.updateName(`${req.method} ${route}`);
+      span.setAttributes({ 'http.route': route, 'http.response.status_code': res.statusCode });
+      span.end();
+      access.log({
+        msg: 'request',
+        method: req.method,
+        route,
+        status,
+        ms: Math.round(ms * 10) / 10,
+        bytesIn: Number(req.headers['content-length'] ?? 0),
+        client: (req as { argus?: { clientId?: string } }).argus?.clientId,
+        correlationId: (req as { argus?: { correlationId?: string } }).argus?.correlationId,
+        ...(typeof code === 'string' ? { code } : {}),
+      });
     };
     res.once('finish', record);
     res.once('close', record);
-    next();
   };
 }
 

@@ -4,3 +4,4 @@ export * from './health';
 export * from './metrics';
 export * from './http-metrics';
 export * from './ops-server';
+export * from './tracing';

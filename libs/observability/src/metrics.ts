@@ -1,5 +1,6 @@
 import { Controller, Get, Global, Header, Inject, Module, type DynamicModule } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { TracingShutdown } from './tracing';
 
 /** Latency buckets in seconds, dense where Argus lives (2-100 ms). */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -14,9 +15,18 @@ export class Metrics {
   readonly modelInfo: Gauge<'model' | 'version' | 'provider' | 'requested'>;
   readonly modelLoadSeconds: Gauge<'model' | 'phase'>;
 
-  constructor(readonly app: string) {
+  constructor(
+    readonly app: string,
+    build: { version: string; commit: string } = { version: 'dev', commit: 'unknown' },
+  ) {
     this.registry.setDefaultLabels({ app });
     collectDefaultMetrics({ register: this.registry });
+    new Gauge({
+      name: 'argus_build_info',
+      help: 'Always 1; the labels say which build runs (release version, source commit, Node.js).',
+      labelNames: ['version', 'commit', 'node'],
+      registers: [this.registry],
+    }).set({ version: build.version, commit: build.commit, node: process.version }, 1);
     this.stageSeconds = new Histogram({
       name: 'argus_stage_seconds',
       help: 'Time spent in each stage of a detection (queue_wait, fetch, preprocess, inference, postprocess, persist, end_to_end).',
@@ -81,11 +91,11 @@ class MetricsController {
 @Global()
 @Module({})
 export class MetricsModule {
-  static forRoot(app: string, options: { route?: boolean } = {}): DynamicModule {
+  static forRoot(app: string, options: { route?: boolean; build?: { version: string; commit: string } } = {}): DynamicModule {
     return {
       module: MetricsModule,
       controllers: options.route === false ? [] : [MetricsController],
-      providers: [{ provide: Metrics, useValue: new Metrics(app) }],
+      providers: [{ provide: Metrics, useValue: new Metrics(app, options.build) }, TracingShutdown],
       exports: [Metrics],
     };
   }

@@ -1,4 +1,4 @@
-import type { InferenceResult, RequestRecord } from '@argus/contracts';
+import type { InferenceResult, ModelInfo, RequestRecord } from '@argus/contracts';
 import { createHash, randomUUID } from 'node:crypto';
 
 const MODEL = { name: 'yolox-nano', version: 'v1' };
@@ -33,5 +33,37 @@ export function testInferenceResult(): InferenceResult {
     timings: { inference: 6 },
     provider: 'cpu',
     finishedAt: new Date().toISOString(),
+  };
+}
+
+/** Redis retention settings for tests of the broker: short, so expiries can be checked. */
+export function testRetention() {
+  return {
+    cacheTtlSeconds: 60,
+    negativeCacheTtlSeconds: 30,
+    cacheMaxEntries: 1000,
+    imageTtlSeconds: 120,
+    imageRetentionSeconds: 5,
+    requestTtlSeconds: 300,
+    idempotencyTtlSeconds: 600,
+    reconcileAfterSeconds: 60,
+  };
+}
+
+/** A published model for tests: yolox-nano v1 with the labels given (COCO's first six by default). */
+export function testModelInfo(labels: string[] = ['person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus']): ModelInfo {
+  return {
+    name: MODEL.name,
+    version: MODEL.version,
+    family: 'yolox',
+    input: { width: 416, height: 416 },
+    dynamicBatch: true,
+    maxBatchSize: 8,
+    labels,
+    provider: 'cpu',
+    requestedProviders: ['cpu'],
+    loadMs: 1,
+    warmupMs: 1,
+    updatedAt: '2026-01-01T00:00:00Z',
   };
 }

@@ -22,6 +22,11 @@ export function testModelRepository(): string {
   return resolve(process.env['MODEL_REPOSITORY'] ?? join(sharedDir(), 'models'));
 }
 
+/** The DETR-family test model (DEIMv2-Atto, int8) in models-detr, beside the YOLO test models. */
+export function testDetrModel(): string {
+  return join(sharedDir(), 'models-detr', 'deimv2-atto-int8', 'model.onnx');
+}
+
 /** The folder of test photos: ARGUS_TEST_IMAGES, else ../shared/images. */
 export function testImagesDir(): string {
   return resolve(process.env['ARGUS_TEST_IMAGES'] ?? join(sharedDir(), 'images'));

@@ -46,15 +46,15 @@ export interface RedisServer {
   destroy(): Promise<void>;
 }
 
-/** Starts a private redis-server (AOF on, fsync every second, like docker-compose.yml) on a free port. */
-export async function startRedisServer(options: { appendfsync?: 'always' | 'everysec' } = {}): Promise<RedisServer> {
+/** Starts a private redis-server (AOF on, fsync every second, noeviction, like docker-compose.yml) on a free port. */
+export async function startRedisServer(options: { appendfsync?: 'always' | 'everysec'; maxmemory?: string } = {}): Promise<RedisServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'argus-redis-'));
   let child: ChildProcess | undefined;
   const start = async () => {
     child = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', options.appendfsync ?? 'everysec', '--save', '', '--maxmemory-policy', 'noeviction'],
+      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', options.appendfsync ?? 'everysec', '--save', '', '--maxmemory-policy', 'noeviction', ...(options.maxmemory ? ['--maxmemory', options.maxmemory] : [])],
       { stdio: 'ignore' },
     );
     await waitUntil(

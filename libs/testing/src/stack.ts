@@ -86,11 +86,15 @@ export interface Stack {
   ports: Record<AppName, number> & { rpc: number; gatewayOps: number };
   query: Awaited<ReturnType<typeof schemaForTest>>['query'];
   redis: Awaited<ReturnType<typeof redisForTest>>['redis'];
-  /** Starts one app (again) and waits until it is ready (or only live, with `until: 'live'`). */
-  startApp(app: AppName, env?: Record<string, string>, options?: { until?: 'ready' | 'live' }): Promise<ChildProcess>;
-  /** Sends a signal to a running app and waits for it to exit. */
-  stopApp(app: AppName, signal?: NodeJS.Signals): Promise<void>;
-  process(app: AppName): ChildProcess | undefined;
+  /**
+   * Starts one app (again) and waits until it is ready (or only live, with `until: 'live'`). With
+   * `instance`, a further process of that app under that name, on a port of its own (a second
+   * inference pool, say); stopApp and process take the instance name.
+   */
+  startApp(app: AppName, env?: Record<string, string>, options?: { until?: 'ready' | 'live'; instance?: string }): Promise<ChildProcess>;
+  /** Sends a signal to a running app (or named instance) and waits for it to exit. */
+  stopApp(app: AppName | string, signal?: NodeJS.Signals): Promise<void>;
+  process(app: AppName | string): ChildProcess | undefined;
   stop(): Promise<void>;
 }
 
@@ -125,11 +129,20 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
   const logDir = join(workspaceRoot(), 'test-artifacts', 'logs', schemaTest.schema);
   mkdirSync(logDir, { recursive: true });
-  const processes = new Map<AppName, ChildProcess>();
+  const processes = new Map<string, ChildProcess>();
+  const instancePorts = new Map<string, number>();
   const logs: WriteStream[] = [];
+  const PORT_VARIABLE: Record<AppName, string> = { 'api-gateway': 'GATEWAY_PORT', inference: 'INFERENCE_PORT', results: 'RESULTS_PORT' };
 
-  const startApp = async (app: AppName, extra: Record<string, string> = {}, startOptions: { until?: 'ready' | 'live' } = {}): Promise<ChildProcess> => {
-    const log = createWriteStream(join(logDir, `${app}.log`), { flags: 'a' });
+  const startApp = async (app: AppName, extra: Record<string, string> = {}, startOptions: { until?: 'ready' | 'live'; instance?: string } = {}): Promise<ChildProcess> => {
+    const name = startOptions.instance ?? app;
+    let port = ports[app];
+    if (name !== app) {
+      port = instancePorts.get(name) ?? (await freePort());
+      instancePorts.set(name, port);
+      extra = { ...extra, [PORT_VARIABLE[app]]: String(port) };
+    }
+    const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
     logs.push(log);
     const child = spawn(process.execPath, [...(options.nodeArgs ?? []), join(workspaceRoot(), 'dist', 'apps', app, 'main.js')], {
       cwd: workspaceRoot(),
@@ -138,16 +151,16 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     });
     child.stdout?.pipe(log, { end: false });
     child.stderr?.pipe(log, { end: false });
-    processes.set(app, child);
+    processes.set(name, child);
     const exited = new Promise<never>((_, reject) =>
-      child.once('exit', (code, signal) => reject(new Error(`${app} exited (${code ?? signal}) before it was ready; see ${logDir}/${app}.log`))),
+      child.once('exit', (code, signal) => reject(new Error(`${name} exited (${code ?? signal}) before it was ready; see ${logDir}/${name}.log`))),
     );
     exited.catch(() => undefined);
-    await Promise.race([waitForHttp(`http://127.0.0.1:${ports[app]}/health/${startOptions.until ?? 'ready'}`), exited]);
+    await Promise.race([waitForHttp(`http://127.0.0.1:${port}/health/${startOptions.until ?? 'ready'}`), exited]);
     return child;
   };
 
-  const stopApp = async (app: AppName, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
+  const stopApp = async (app: AppName | string, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
     const child = processes.get(app);
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -171,8 +184,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     stopApp,
     process: (app) => processes.get(app),
     stop: async () => {
-      // Gateway first (stop taking work), then workers, then results.
-      for (const app of ['api-gateway', 'inference', 'results'] as AppName[]) await stopApp(app);
+      // Gateway first (stop taking work), then workers (every instance), then results.
+      const rank = (name: string) => (name === 'api-gateway' ? 0 : name === 'results' ? 2 : 1);
+      for (const name of [...processes.keys()].sort((a, b) => rank(a) - rank(b))) await stopApp(name);
       for (const log of logs) log.end();
       await redisTest.cleanup();
       await schemaTest.cleanup();

@@ -1,7 +1,7 @@
 import type { DetectParams, Detection, ErrorInfo } from '@argus/contracts';
 import { type ImageLimits, isImageError } from '@argus/imaging';
 import { ModelError, isModelError, messageOf } from './errors';
-import { scanModelRepository } from './model-repository';
+import { type ModelEntry, primaryEntry, scanModelRepository } from './model-repository';
 import { postprocess } from './postprocess';
 import { type PreparedImage, preprocess } from './preprocess';
 import { DetectorSession, type SessionOptions } from './session';
@@ -40,18 +40,26 @@ export class Detector {
     private readonly limits: ImageLimits,
   ) {}
 
-  /** Scans the repository and loads (and warms up) the chosen models. */
+  /**
+   * Scans the repository and loads (and warms up) the chosen models, each at the version its
+   * model.json sends the most traffic to (the newest by default).
+   */
   static async open(options: DetectorOptions): Promise<Detector> {
-    const entries = await scanModelRepository(options.repository);
-    const wanted = options.models?.length ? options.models : entries.map((e) => e.name);
+    const models = await scanModelRepository(options.repository);
+    const wanted = options.models?.length ? options.models : models.map((m) => m.name);
     const chosen = wanted.map((name) => {
-      const entry = entries.find((e) => e.name === name);
-      if (!entry) throw unknownModel(name, entries.map((e) => e.name));
-      return entry;
+      const model = models.find((m) => m.name === name);
+      if (!model) throw unknownModel(name, models.map((m) => m.name));
+      return primaryEntry(model);
     });
+    return Detector.load(chosen, options);
+  }
+
+  /** Loads (and warms up) the given model files, e.g. one named on a command line ({@link readModelFile}). */
+  static async load(entries: readonly ModelEntry[], options: Pick<DetectorOptions, 'session' | 'limits'>): Promise<Detector> {
     const sessions = new Map<string, DetectorSession>();
     try {
-      for (const entry of chosen) sessions.set(entry.name, await DetectorSession.create(entry, options.session));
+      for (const entry of entries) sessions.set(entry.name, await DetectorSession.create(entry, options.session));
     } catch (e) {
       await Promise.all([...sessions.values()].map((s) => s.release()));
       throw e;

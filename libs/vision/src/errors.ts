@@ -26,7 +26,9 @@ export function isModelError(e: unknown): e is ModelError {
   return e instanceof ModelError || (e instanceof Error && e.name === 'ModelError' && 'code' in e);
 }
 
-/** The message of anything thrown, for wrapping it in a typed error. */
+/** The message of anything thrown, for wrapping it in a typed error (an Error from another realm too). */
 export function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  if (e instanceof Error) return e.message;
+  if (typeof e === 'object' && e !== null && 'message' in e && typeof e.message === 'string') return e.message;
+  return String(e);
 }

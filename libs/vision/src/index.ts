@@ -2,19 +2,45 @@ export { COCO_LABELS } from './labels/coco';
 export { ModelError, isModelError, type ModelErrorCode } from './errors';
 export { type Letterbox, letterboxGeometry, pythonRound } from './letterbox';
 export {
+  type ExtraInput,
+  type ModelIo,
   type ModelOverrides,
   ModelOverridesSchema,
   type ModelSpec,
+  type OutputSpec,
+  type Placement,
+  type Preprocessing,
   type TensorIo,
-  STRIDES,
   describeModel,
-  gridAnchors,
+  outputFloats,
+  settleOutputs,
 } from './model-spec';
-export { type ModelEntry, scanModelRepository } from './model-repository';
+export {
+  type ModelConfig,
+  ModelConfigSchema,
+  type ModelEntry,
+  type RepositoryModel,
+  type ServedVersion,
+  type UnreadableVersion,
+  type VersionEntry,
+  type VersionPolicy,
+  VersionPolicySchema,
+  type VersionSelection,
+  type VersionWeights,
+  compareVersions,
+  pickVersion,
+  primaryEntry,
+  readModelFile,
+  scanModelRepository,
+  selectVersions,
+} from './model-repository';
 export { DEFAULT_DECODE, type DecodeOptions, PAD_VALUE, type PreparedImage, preprocess } from './preprocess';
-export type { Candidate, HeadShape } from './decoders/candidate';
-export { decodeYolox } from './decoders/yolox';
-export { decodeYolov8 } from './decoders/yolov8';
+export type { Candidate, HeadShape, Head, ImageInput, ModelFamilyDefinition, Recognition } from './families/family';
+export { FAMILIES, familyOf } from './families/registry';
+export { STRIDES, gridAnchors } from './families/yolo-grid';
+export { YOLOX, decodeYolox } from './families/yolox';
+export { YOLOV8, decodeYolov8 } from './families/yolov8';
+export { DETR, decodeDetr } from './families/detr';
 export { boxIou, nms } from './nms';
 export { type PostprocessImage, postprocess } from './postprocess';
 export { DetectorSession, type SessionOptions } from './session';

@@ -14,7 +14,7 @@ describe(letterboxGeometry.name, () => {
       [638, 640, 0.65, 414, 416],
       [10, 10, 41.6, 416, 416], // small images are scaled up
     ])('%ix%i -> scale %d, %ix%i', (w, h, scale, rw, rh) => {
-      expect(letterboxGeometry('yolox', w, h, 416, 416)).toEqual({ scale, padX: 0, padY: 0, resizedWidth: rw, resizedHeight: rh });
+      expect(letterboxGeometry('top-left', w, h, 416, 416)).toEqual({ scale, padX: 0, padY: 0, resizedWidth: rw, resizedHeight: rh });
     });
   });
 
@@ -29,17 +29,32 @@ describe(letterboxGeometry.name, () => {
       [773, 512, 0.8279430789133247, 640, 424, 0, 108],
       [638, 640, 1, 638, 640, 1, 0],
     ])('%ix%i -> scale %d, %ix%i at (%i, %i)', (w, h, scale, rw, rh, padX, padY) => {
-      expect(letterboxGeometry('yolov8', w, h, 640, 640)).toEqual({ scale, padX, padY, resizedWidth: rw, resizedHeight: rh });
+      expect(letterboxGeometry('centre-rounded', w, h, 640, 640)).toEqual({ scale, padX, padY, resizedWidth: rw, resizedHeight: rh });
+    });
+  });
+
+  describe('DETR family: truncated size, centred with floor(d), as the upstream reference script pastes it', () => {
+    it.each([
+      [773, 512, 0.4139715394566624, 320, 211, 0, 54],
+      [810, 1080, 0.2962962962962963, 240, 320, 40, 0],
+      [425, 640, 0.5, 212, 320, 54, 0], // 108 columns of padding: 54 each side
+      [1280, 720, 0.25, 320, 180, 0, 70],
+      [2725, 2225, 0.11743119266055047, 320, 261, 0, 29], // odd padding: 29 on top, 30 below
+      [638, 640, 0.5, 319, 320, 0, 0], // one column of padding, on the right
+      [10, 10, 32, 320, 320, 0, 0],
+    ])('%ix%i -> scale %d, %ix%i at (%i, %i)', (w, h, scale, rw, rh, padX, padY) => {
+      expect(letterboxGeometry('centre-floored', w, h, 320, 320)).toEqual({ scale, padX, padY, resizedWidth: rw, resizedHeight: rh });
     });
   });
 
   it('keeps at least one pixel of a very thin image (Python would ask cv2 for width 0)', () => {
-    expect(letterboxGeometry('yolox', 1, 5000, 416, 416)).toMatchObject({ resizedWidth: 1, resizedHeight: 416 });
-    expect(letterboxGeometry('yolov8', 1, 5000, 640, 640)).toMatchObject({ resizedWidth: 1, resizedHeight: 640, padX: 319 });
+    expect(letterboxGeometry('top-left', 1, 5000, 416, 416)).toMatchObject({ resizedWidth: 1, resizedHeight: 416 });
+    expect(letterboxGeometry('centre-rounded', 1, 5000, 640, 640)).toMatchObject({ resizedWidth: 1, resizedHeight: 640, padX: 319 });
+    expect(letterboxGeometry('centre-floored', 1, 5000, 320, 320)).toMatchObject({ resizedWidth: 1, resizedHeight: 320, padX: 159 });
   });
 
   it('handles non-square inputs', () => {
-    expect(letterboxGeometry('yolov8', 1280, 720, 640, 384)).toEqual({
+    expect(letterboxGeometry('centre-rounded', 1280, 720, 640, 384)).toEqual({
       scale: 0.5,
       padX: 0,
       padY: 12,
@@ -49,7 +64,7 @@ describe(letterboxGeometry.name, () => {
   });
 
   it('refuses empty sizes', () => {
-    expect(() => letterboxGeometry('yolox', 0, 10, 416, 416)).toThrow(RangeError);
+    expect(() => letterboxGeometry('top-left', 0, 10, 416, 416)).toThrow(RangeError);
   });
 });
 

@@ -1,4 +1,4 @@
-import type { ModelFamily } from '@argus/contracts';
+import type { Placement } from './model-spec';
 
 /** Where the resized image sits in the model input, and how to map boxes back. */
 export interface Letterbox {
@@ -13,11 +13,12 @@ export interface Letterbox {
 }
 
 /**
- * Letterbox geometry per family, as the models were trained: YOLOX truncates the resized size
- * and places it top-left; Ultralytics rounds it and centres it with top = round(dh - 0.1).
+ * Letterbox geometry as each family was trained (see {@link Placement}): YOLOX truncates the
+ * resized size and places it top-left; Ultralytics rounds it and centres it with top =
+ * round(dh - 0.1); the DETR family truncates it and centres it with top = floor(dh).
  */
 export function letterboxGeometry(
-  family: ModelFamily,
+  placement: Placement,
   srcWidth: number,
   srcHeight: number,
   inputWidth: number,
@@ -27,19 +28,27 @@ export function letterboxGeometry(
     throw new RangeError(`letterbox of ${srcWidth}x${srcHeight} into ${inputWidth}x${inputHeight}: sizes must be positive`);
   }
   const scale = Math.min(inputHeight / srcHeight, inputWidth / srcWidth);
-  switch (family) {
-    case 'yolox': {
+  switch (placement) {
+    case 'top-left': {
       // YOLOX demo: int(w * r); at least one pixel so a 1x5000 strip still decodes.
       const resizedWidth = Math.max(1, Math.floor(srcWidth * scale));
       const resizedHeight = Math.max(1, Math.floor(srcHeight * scale));
       return { scale, padX: 0, padY: 0, resizedWidth, resizedHeight };
     }
-    case 'yolov8': {
+    case 'centre-rounded': {
       const resizedWidth = Math.max(1, pythonRound(srcWidth * scale));
       const resizedHeight = Math.max(1, pythonRound(srcHeight * scale));
       const dw = (inputWidth - resizedWidth) / 2;
       const dh = (inputHeight - resizedHeight) / 2;
       return { scale, padX: pythonRound(dw - 0.1), padY: pythonRound(dh - 0.1), resizedWidth, resizedHeight };
+    }
+    case 'centre-floored': {
+      // The DETR family's reference script: int(w * r), pasted at (W - w') // 2.
+      const resizedWidth = Math.max(1, Math.floor(srcWidth * scale));
+      const resizedHeight = Math.max(1, Math.floor(srcHeight * scale));
+      const padX = Math.floor((inputWidth - resizedWidth) / 2);
+      const padY = Math.floor((inputHeight - resizedHeight) / 2);
+      return { scale, padX, padY, resizedWidth, resizedHeight };
     }
   }
 }

@@ -4,7 +4,19 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ModelError } from './errors';
-import { scanModelRepository } from './model-repository';
+import {
+  type RepositoryModel,
+  type VersionEntry,
+  compareVersions,
+  pickVersion,
+  primaryEntry,
+  readModelFile,
+  scanModelRepository,
+  selectVersions,
+} from './model-repository';
+
+const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+const digestOf = (v: VersionEntry | undefined) => (v && !v.error ? v.digest : undefined);
 
 describe(scanModelRepository.name, () => {
   let dir: string;
@@ -15,6 +27,20 @@ describe(scanModelRepository.name, () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  /** Writes files under the temporary repository: { 'm/1/model.onnx': 'bytes', ... }. */
+  async function layout(files: Record<string, string>): Promise<void> {
+    for (const [path, content] of Object.entries(files)) {
+      await mkdir(join(dir, path, '..'), { recursive: true });
+      await writeFile(join(dir, path), content);
+    }
+  }
+
+  async function only(): Promise<RepositoryModel> {
+    const models = await scanModelRepository(dir);
+    expect(models).toHaveLength(1);
+    return models[0] as RepositoryModel;
+  }
+
   async function scanError(path: string): Promise<ModelError> {
     const e: unknown = await scanModelRepository(path).then(
       () => new Error('expected the scan to fail'),
@@ -24,47 +50,144 @@ describe(scanModelRepository.name, () => {
     throw e;
   }
 
-  it('lists the shared models with a content-derived version', async () => {
-    const entries = await scanModelRepository(testModelRepository());
-    expect(entries.map((e) => e.name)).toEqual(['yolov8n-int8', 'yolox-nano']);
-    const yolox = entries.find((e) => e.name === 'yolox-nano');
+  it('lists the shared models, each one version named by its content', async () => {
+    const models = await scanModelRepository(testModelRepository());
+    expect(models.map((m) => m.name)).toEqual(['yolov8n-int8', 'yolox-nano']);
+    const yolox = models.find((m) => m.name === 'yolox-nano') as RepositoryModel;
     const bytes = await readFile(join(testModelRepository(), 'yolox-nano', 'model.onnx'));
-    expect(yolox).toMatchObject({
-      path: join(testModelRepository(), 'yolox-nano', 'model.onnx'),
-      version: createHash('sha256').update(bytes).digest('hex').slice(0, 12),
-      sizeBytes: 3648070,
-      overrides: {},
+    expect(yolox).toEqual({
+      name: 'yolox-nano',
+      dir: join(testModelRepository(), 'yolox-nano'),
+      layout: 'single',
+      config: {},
+      versions: [
+        {
+          name: 'yolox-nano',
+          version: 'eddfef33eb8c', // LICENSE-NOTE.txt: sha256 eddfef33eb8cedb0...
+          dir: join(testModelRepository(), 'yolox-nano'),
+          path: join(testModelRepository(), 'yolox-nano', 'model.onnx'),
+          digest: sha256(bytes),
+          sizeBytes: 3648070,
+          overrides: {},
+        },
+      ],
     });
-    expect(yolox?.version).toBe('eddfef33eb8c'); // LICENSE-NOTE.txt: sha256 eddfef33eb8cedb0...
   });
 
   it('serves a symlinked model with its model.json, and skips folders without a model', async () => {
     await mkdir(join(dir, 'people'));
     await symlink(join(testModelRepository(), 'yolox-nano', 'model.onnx'), join(dir, 'people', 'model.onnx'));
-    await writeFile(join(dir, 'people', 'model.json'), JSON.stringify({ confidence: 0.4, labels: ['person'] }));
-    await mkdir(join(dir, 'notes'));
-    await writeFile(join(dir, 'notes', 'README.md'), 'not a model');
-    await mkdir(join(dir, '.cache'));
-    await writeFile(join(dir, '.cache', 'model.onnx'), 'hidden');
-    const entries = await scanModelRepository(dir);
-    expect(entries).toEqual([
-      expect.objectContaining({ name: 'people', dir: join(dir, 'people'), overrides: { confidence: 0.4, labels: ['person'] } }),
+    await layout({
+      'people/model.json': JSON.stringify({ confidence: 0.4, labels: ['person'] }),
+      'notes/README.md': 'not a model',
+      '.cache/model.onnx': 'hidden',
+      'stray.onnx': 'a file at the top is no model folder',
+    });
+    const model = await only();
+    expect(model).toMatchObject({ name: 'people', dir: join(dir, 'people'), config: { confidence: 0.4, labels: ['person'] } });
+    expect(model.versions).toEqual([expect.objectContaining({ overrides: { confidence: 0.4, labels: ['person'] } })]);
+  });
+
+  it('derives a new version when the model or how it is read changes, not when its weights or policy do', async () => {
+    await layout({ 'm/model.onnx': 'first' });
+    const version = async () => primaryEntry(await only()).version;
+    const first = await version();
+    await layout({ 'm/model.onnx': 'second' });
+    const second = await version();
+    await layout({ 'm/model.json': '{"iou": 0.5}' });
+    const third = await version();
+    expect(first).toBe(sha256('first').slice(0, 12));
+    expect(new Set([first, second, third]).size).toBe(3);
+    // The same settings laid out differently, with a policy and weights added: the same version.
+    await layout({ 'm/model.json': '{\n  "weights": {"x": 3},\n  "versionPolicy": "all",\n  "iou": 0.5\n}' });
+    expect(await version()).toBe(third);
+  });
+
+  it("reads Triton's <name>/<version>/model.onnx: versions by folder, ordered, each with its content digest", async () => {
+    await layout({
+      'det/10/model.onnx': 'ten',
+      'det/2/model.onnx': 'two',
+      'det/1/model.onnx': 'one',
+      'det/1/notes.txt': 'beside the model',
+      'det/drafts/README.md': 'a folder without a model is no version',
+      'det/model.json': '{"confidence": 0.3}',
+    });
+    const model = await only();
+    expect(model).toMatchObject({ name: 'det', layout: 'versioned', config: { confidence: 0.3 } });
+    expect(model.versions.map((v) => [v.version, v.path, digestOf(v)])).toEqual([
+      ['1', join(dir, 'det', '1', 'model.onnx'), sha256(Buffer.concat([Buffer.from('one'), Buffer.from('{"confidence":0.3}')]))],
+      ['2', join(dir, 'det', '2', 'model.onnx'), expect.stringMatching(/^[0-9a-f]{64}$/)],
+      ['10', join(dir, 'det', '10', 'model.onnx'), expect.stringMatching(/^[0-9a-f]{64}$/)],
+    ]);
+    // A file replaced under the same version name keeps the name and changes the digest.
+    const before = digestOf(model.versions[2]);
+    await layout({ 'det/10/model.onnx': 'ten, retrained' });
+    const after = (await only()).versions[2];
+    expect(after?.version).toBe('10');
+    expect(digestOf(after)).not.toBe(before);
+    expect(before).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('lists a model that cannot be served with its reason, and still lists the others', async () => {
+    await layout({
+      'good/model.onnx': 'x',
+      'not-json/model.onnx': 'x',
+      'not-json/model.json': '{ confidence: 0.4 ',
+      'both/model.onnx': 'x',
+      'both/1/model.onnx': 'x',
+      'no-file/model.json': '{}',
+    });
+    const models = await scanModelRepository(dir);
+    expect(models.map((m) => [m.name, m.error?.message ?? 'ok'])).toEqual([
+      ['both', expect.stringMatching(/holds both model\.onnx and version folders \(1\); keep one layout/)],
+      ['good', 'ok'],
+      ['no-file', expect.stringMatching(/has a model\.json but no model\.onnx nor <version>\/model\.onnx/)],
+      ['not-json', expect.stringMatching(/model\.json is not valid JSON/)],
+    ]);
+    expect(models.filter((m) => m.error).every((m) => m.error?.code === 'invalid_model' && m.versions.length === 0)).toBe(true);
+  });
+
+  it.each([
+    ['a value out of range', '{"confidence": 2}', /confidence/],
+    ['a misspelt key', '{"confidance": 0.4}', /confidance/],
+    ['an unknown family', '{"family": "ssd"}', /family/],
+    ['a version policy of the wrong shape', '{"versionPolicy": {"lastest": 2}}', /versionPolicy: expected "all", \{"latest": N\} or \{"specific"/],
+    ['a latest count of 0', '{"versionPolicy": {"latest": 0}}', /versionPolicy/],
+    ['a negative weight', '{"weights": {"1": -5}}', /weights\.1/],
+    ['a weight for a name that cannot be a version', '{"weights": {"../1": 5}}', /weights/],
+  ])('refuses a model.json with %s, naming the file', async (_what, json, message) => {
+    await layout({ 'm/1/model.onnx': 'x', 'm/model.json': json, 'other/model.onnx': 'y' });
+    const [broken, other] = await scanModelRepository(dir);
+    expect(broken?.error).toEqual({ code: 'invalid_model', message: expect.stringMatching(message) });
+    expect(broken?.error?.message).toContain(join(dir, 'm', 'model.json'));
+    expect(other).toMatchObject({ name: 'other', versions: [expect.objectContaining({ overrides: {} })] });
+    expect(other?.error).toBeUndefined();
+  });
+
+  it('marks an unreadable model file: the version in a versioned model, the whole model in a single one', async () => {
+    await layout({ 'v/1/model.onnx': 'one' });
+    await mkdir(join(dir, 'v', '2'));
+    await symlink(join(dir, 'gone.onnx'), join(dir, 'v', '2', 'model.onnx')); // its target was removed
+    await mkdir(join(dir, 'v', '3', 'model.onnx'), { recursive: true }); // a folder where the file should be
+    await mkdir(join(dir, 's'));
+    await symlink(join(dir, 'gone.onnx'), join(dir, 's', 'model.onnx'));
+    const [single, versioned] = await scanModelRepository(dir);
+    expect(single).toMatchObject({ name: 's', versions: [], error: { code: 'invalid_model', message: expect.stringMatching(/model\.onnx cannot be read: ENOENT/) } });
+    expect(versioned?.error).toBeUndefined();
+    expect(versioned?.versions.map((v) => [v.version, v.error?.message ?? 'ok'])).toEqual([
+      ['1', 'ok'],
+      ['2', expect.stringMatching(/2\/model\.onnx cannot be read: ENOENT/)],
+      ['3', expect.stringMatching(/3\/model\.onnx is not a file/)],
     ]);
   });
 
-  it('derives a new version when the model or its model.json changes', async () => {
-    await mkdir(join(dir, 'm'));
-    const file = join(dir, 'm', 'model.onnx');
-    await writeFile(file, 'first');
-    const first = (await scanModelRepository(dir))[0]?.version;
-    await writeFile(file, 'second');
-    const second = (await scanModelRepository(dir))[0]?.version;
-    await writeFile(join(dir, 'm', 'model.json'), '{"iou": 0.5}');
-    const third = (await scanModelRepository(dir))[0]?.version;
-    expect(first).toMatch(/^[0-9a-f]{12}$/);
-    expect(new Set([first, second, third]).size).toBe(3);
-    await writeFile(join(dir, 'm', 'model.json'), '{"iou": 0.5}');
-    expect((await scanModelRepository(dir))[0]?.version).toBe(third);
+  it('refuses a version folder whose name cannot be a version name', async () => {
+    await layout({ 'm/1/model.onnx': 'x', 'm/two words/model.onnx': 'y' });
+    const model = await only();
+    expect(model.versions.map((v) => [v.version, v.error?.message ?? 'ok'])).toEqual([
+      ['1', 'ok'],
+      ['two words', expect.stringMatching(/"two words" is not a version name/)],
+    ]);
   });
 
   it('names the path of a missing or empty repository', async () => {
@@ -73,19 +196,154 @@ describe(scanModelRepository.name, () => {
     const empty = await scanError(dir);
     expect([empty.code, empty.message]).toEqual(['no_models', expect.stringContaining(dir)]);
   });
+});
 
-  it.each([
-    ['not JSON', '{ confidence: 0.4 ', /not valid JSON/],
-    ['a value out of range', '{"confidence": 2}', /confidence/],
-    ['a misspelt key', '{"confidance": 0.4}', /confidance/],
-    ['an unknown family', '{"family": "detr"}', /family/],
-  ])('refuses a model.json with %s', async (_what, json, message) => {
-    await mkdir(join(dir, 'm'));
-    await writeFile(join(dir, 'm', 'model.onnx'), 'x');
-    await writeFile(join(dir, 'm', 'model.json'), json);
-    const e = await scanError(dir);
-    expect(e.code).toBe('invalid_model');
-    expect(e.message).toMatch(message);
-    expect(e.message).toContain(join(dir, 'm', 'model.json'));
+describe(compareVersions.name, () => {
+  it('orders numeric names numerically, the rest naturally, numeric names first', () => {
+    const names = ['v10', '10', 'beta', '9', 'v2', '1', '2', '01', 'v2.1', '123456789012345678901234567890'];
+    expect([...names].sort(compareVersions)).toEqual(['1', '01', '2', '9', '10', '123456789012345678901234567890', 'beta', 'v2', 'v2.1', 'v10']);
+  });
+});
+
+const v = (...names: string[]) => names.map((version) => ({ version }));
+
+describe(selectVersions.name, () => {
+  const served = (selection: ReturnType<typeof selectVersions>) => selection.served.map((s) => [s.version, s.weight]);
+
+  it('serves the newest version by default, with all the traffic', () => {
+    expect(served(selectVersions(v('2', '10', '1')))).toEqual([['10', 100]]);
+  });
+
+  it('serves the newest N, all, or the ones named', () => {
+    expect(served(selectVersions(v('1', '2', '3'), { latest: 2 }))).toEqual([
+      ['2', 0],
+      ['3', 100],
+    ]);
+    expect(served(selectVersions(v('1', '2'), { latest: 5 }))).toEqual([
+      ['1', 0],
+      ['2', 100],
+    ]);
+    expect(served(selectVersions(v('3', '1', '2'), 'all')).map(([name]) => name)).toEqual(['1', '2', '3']);
+    const specific = selectVersions(v('v1', 'v2', 'v3'), { specific: ['v3', 'v1', 'v9'] });
+    expect(served(specific)).toEqual([
+      ['v1', 0],
+      ['v3', 100],
+    ]);
+    expect(specific.notes).toEqual(['versionPolicy names v9, not in the repository (it has v1, v2, v3)']);
+  });
+
+  it('splits traffic by weight; served versions without a weight get none', () => {
+    const selection = selectVersions(v('2', '3', '4'), 'all', { '3': 90, '4': 10 });
+    expect(served(selection)).toEqual([
+      ['2', 0],
+      ['3', 90],
+      ['4', 10],
+    ]);
+    expect(selection.notes).toEqual([]);
+  });
+
+  it('gives the newest all the traffic when no served version is weighted, and reports weights of versions not served', () => {
+    const selection = selectVersions(v('1', '2', '3'), { latest: 2 }, { '1': 50, '2': 0 });
+    expect(served(selection)).toEqual([
+      ['2', 0],
+      ['3', 100],
+    ]);
+    expect(selection.notes).toEqual(['weights name 1, not served (serving 2, 3)']);
+  });
+
+  it('serves nothing when the policy names no version that exists', () => {
+    expect(selectVersions(v('1'), { specific: ['7'] }).served).toEqual([]);
+    expect(selectVersions([]).served).toEqual([]);
+  });
+});
+
+/** A seeded PRNG (mulberry32): the same sequence on every run, so the split is checked without chance. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe(pickVersion.name, () => {
+  const split = [
+    { version: '2', weight: 0 },
+    { version: '3', weight: 90 },
+    { version: '4', weight: 10 },
+  ];
+
+  it('sends 90/10 of the requests to versions weighted 90 and 10, and none to a version weighted 0', () => {
+    const random = mulberry32(20240601);
+    const counts: Record<string, number> = {};
+    const n = 100_000;
+    for (let i = 0; i < n; i++) {
+      const version = pickVersion(split, random());
+      counts[version] = (counts[version] ?? 0) + 1;
+    }
+    // One standard deviation of the 10% share over 100k draws is 0.095%: 0.5% is over five.
+    expect(Object.keys(counts).sort()).toEqual(['3', '4']);
+    expect((counts['4'] ?? 0) / n).toBeCloseTo(0.1, 2);
+    expect(Math.abs((counts['3'] ?? 0) / n - 0.9)).toBeLessThan(0.005);
+  });
+
+  it('maps the random number onto the shares in order', () => {
+    expect([0, 0.5, 0.8999, 0.9, 0.9999].map((r) => pickVersion(split, r))).toEqual(['3', '3', '3', '4', '4']);
+    expect(pickVersion([{ version: 'only', weight: 1 }], 0.999999)).toBe('only');
+  });
+
+  it('refuses a number outside [0, 1) and a split with no weight', () => {
+    expect(() => pickVersion(split, 1)).toThrow(RangeError);
+    expect(() => pickVersion(split, Number.NaN)).toThrow(RangeError);
+    expect(() => pickVersion([{ version: '1', weight: 0 }], 0.5)).toThrow(/no served version has a weight/);
+  });
+});
+
+describe(primaryEntry.name, () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'argus-primary-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  async function model(name: string, files: Record<string, string>): Promise<RepositoryModel> {
+    for (const [path, content] of Object.entries(files)) {
+      await mkdir(join(dir, name, path, '..'), { recursive: true });
+      await writeFile(join(dir, name, path), content);
+    }
+    return (await scanModelRepository(dir)).find((m) => m.name === name) as RepositoryModel;
+  }
+
+  it('is the version with the most traffic, else the newest', async () => {
+    expect(primaryEntry(await model('a', { '1/model.onnx': 'x', '2/model.onnx': 'y' })).version).toBe('2');
+    const weighted = await model('b', { '1/model.onnx': 'x', '2/model.onnx': 'y', 'model.json': '{"versionPolicy": "all", "weights": {"1": 70, "2": 30}}' });
+    expect(primaryEntry(weighted).version).toBe('1');
+  });
+
+  it('says why a model cannot be served', async () => {
+    const none = await model('c', { '1/model.onnx': 'x', 'model.json': '{"versionPolicy": {"specific": ["9"]}}' });
+    expect(() => primaryEntry(none)).toThrow(/c: its versionPolicy serves none of its versions \(1\)/);
+    const broken = await model('d', { 'model.onnx': 'x', 'model.json': '{"iou": 7}' });
+    expect(() => primaryEntry(broken)).toThrow(/d: .*model\.json is invalid: iou/);
+  });
+});
+
+describe(readModelFile.name, () => {
+  it('names a model.onnx after its folder and applies the model.json beside it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'argus-file-'));
+    try {
+      await mkdir(join(dir, 'detector'));
+      await writeFile(join(dir, 'detector', 'model.onnx'), 'bytes');
+      await writeFile(join(dir, 'detector', 'model.json'), '{"family": "detr"}');
+      await writeFile(join(dir, 'other.onnx'), 'bytes');
+      expect(await readModelFile(join(dir, 'detector', 'model.onnx'))).toMatchObject({ name: 'detector', overrides: { family: 'detr' } });
+      expect(await readModelFile(join(dir, 'other.onnx'))).toMatchObject({ name: 'other', version: sha256('bytes').slice(0, 12) });
+      await expect(readModelFile(join(dir, 'missing.onnx'))).rejects.toThrow(/missing\.onnx cannot be read/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

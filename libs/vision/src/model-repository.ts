@@ -1,27 +1,98 @@
+import type { ErrorInfo } from '@argus/contracts';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { lstat, readdir, readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { z } from 'zod';
 import { ModelError, messageOf } from './errors';
 import { type ModelOverrides, ModelOverridesSchema } from './model-spec';
 
-/** One `<repository>/<name>/model.onnx`, with its content-derived version and model.json overrides. */
+const MODEL_FILE = 'model.onnx';
+const CONFIG_FILE = 'model.json';
+
+/** A version folder's name: it travels in results, metrics labels and cache keys. */
+const VERSION_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const VersionNameSchema = z.string().regex(VERSION_NAME, 'a version name is 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit');
+
+/**
+ * Which versions of a model are served, as Triton's version_policy: the newest N (default 1),
+ * all of them, or the ones named. "Newest" is the order of {@link compareVersions}.
+ */
+export const VersionPolicySchema = z.union(
+  [
+    z.literal('all'),
+    z.strictObject({ latest: z.number().int().positive() }),
+    z.strictObject({ specific: z.array(VersionNameSchema).min(1) }),
+  ],
+  { error: 'expected "all", {"latest": N} or {"specific": ["1", "2"]}' },
+);
+export type VersionPolicy = z.infer<typeof VersionPolicySchema>;
+
+/** Traffic share of each served version, by version name (relative numbers: 90 and 10 split 90/10). */
+export const VersionWeightsSchema = z.record(VersionNameSchema, z.number().min(0).finite());
+export type VersionWeights = z.infer<typeof VersionWeightsSchema>;
+
+/** `<name>/model.json`: how the model is read and run, which versions are served, and their traffic. Strict. */
+export const ModelConfigSchema = ModelOverridesSchema.extend({
+  versionPolicy: VersionPolicySchema.optional(),
+  weights: VersionWeightsSchema.optional(),
+});
+export type ModelConfig = z.infer<typeof ModelConfigSchema>;
+
+/** One version of a model, readable and ready to load. */
 export interface ModelEntry {
   name: string;
+  /** The version's folder name (`<name>/<version>/model.onnx`), or the first 12 hex digits of {@link digest} (`<name>/model.onnx`). */
+  version: string;
+  /** The model's folder (where model.json lives). */
   dir: string;
   /** The model.onnx file. */
   path: string;
-  /** First 12 hex digits of sha256(model.onnx bytes, then model.json bytes if present). */
-  version: string;
+  /**
+   * sha256 (hex) of the model.onnx bytes, then of model.json's settings of how the model is read
+   * and run (not its version policy or weights): it changes whenever what this version computes
+   * does, so a file replaced under the same version name is noticed.
+   */
+  digest: string;
   sizeBytes: number;
+  /** model.json's settings of how the model is read and run. */
   overrides: ModelOverrides;
+  error?: never;
 }
 
-const MODEL_FILE = 'model.onnx';
-const OVERRIDES_FILE = 'model.json';
+/** A version whose model.onnx is there but cannot be read (or whose folder name is not a version name). */
+export interface UnreadableVersion {
+  name: string;
+  version: string;
+  dir: string;
+  path: string;
+  error: ErrorInfo;
+}
 
-/** Lists `<dir>/<name>/model.onnx`; a missing or empty repository is a clear error naming the path. */
-export async function scanModelRepository(dir: string): Promise<ModelEntry[]> {
+/** A version as the scan finds it. */
+export type VersionEntry = ModelEntry | UnreadableVersion;
+
+/** One model folder of the repository: its model.json and versions, or why it cannot be served. */
+export interface RepositoryModel {
+  name: string;
+  dir: string;
+  /** `<name>/<version>/model.onnx` ('versioned', Triton's) or `<name>/model.onnx` ('single'). */
+  layout: 'versioned' | 'single';
+  /** model.json ({} without one, or when it is broken). */
+  config: ModelConfig;
+  /** Every version found, oldest first ({@link compareVersions}). */
+  versions: VersionEntry[];
+  /** Set when the model as a whole cannot be served (an unreadable folder, a broken model.json, two layouts at once). */
+  error?: ErrorInfo;
+}
+
+/**
+ * Lists the models of a repository: `<dir>/<name>/<version>/model.onnx` (Triton's layout) or
+ * `<dir>/<name>/model.onnx` (one version, named by its content), each with its model.json. A
+ * model that cannot be read or parsed is listed with its error and does not stop the others;
+ * a repository that cannot be read, or holds no model at all, is ModelError('no_models').
+ */
+export async function scanModelRepository(dir: string): Promise<RepositoryModel[]> {
   const root = resolve(dir);
   let names: string[];
   try {
@@ -33,50 +104,253 @@ export async function scanModelRepository(dir: string): Promise<ModelEntry[]> {
       { cause },
     );
   }
-  const entries: ModelEntry[] = [];
+  const models: RepositoryModel[] = [];
   for (const name of names.sort()) {
     if (name.startsWith('.')) continue;
-    const entry = await readModelEntry(root, name);
-    if (entry) entries.push(entry);
+    const model = await readModel(root, name);
+    if (model) models.push(model);
   }
-  if (entries.length === 0) {
+  if (models.length === 0) {
     throw new ModelError(
       'no_models',
-      `model repository ${root} holds no <name>/${MODEL_FILE}; run "npm run models:download" or copy a model there`,
+      `model repository ${root} holds no <name>/${MODEL_FILE} or <name>/<version>/${MODEL_FILE}; run "npm run models:download" or copy a model there`,
     );
   }
-  return entries;
+  return models;
 }
 
-async function readModelEntry(root: string, name: string): Promise<ModelEntry | undefined> {
+/**
+ * Orders version names oldest first: runs of digits compare as numbers and the rest character by
+ * character, so "2" < "10" and "v2" < "v10"; a name that is all digits is older than any other.
+ */
+export function compareVersions(a: string, b: string): number {
+  const numeric = (s: string) => /^\d+$/.test(s);
+  if (numeric(a) !== numeric(b)) return numeric(a) ? -1 : 1;
+  const pa = a.match(/\d+|\D+/g) ?? [];
+  const pb = b.match(/\d+|\D+/g) ?? [];
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    const x = pa[i] as string;
+    const y = pb[i] as string;
+    if (x === y) continue;
+    const dx = /^\d/.test(x);
+    const dy = /^\d/.test(y);
+    if (dx && dy) {
+      const [nx, ny] = [BigInt(x), BigInt(y)];
+      if (nx !== ny) return nx < ny ? -1 : 1;
+      // Equal numbers written differently ("01", "1"): the shorter first, so the order is total.
+      return x.length - y.length;
+    }
+    if (dx !== dy) return dx ? -1 : 1;
+    return x < y ? -1 : 1;
+  }
+  return pa.length - pb.length;
+}
+
+/** A version chosen to serve, with its traffic weight. */
+export interface ServedVersion<T extends { version: string } = VersionEntry> {
+  version: string;
+  entry: T;
+  /** Relative share of requests: 0 serves none unless asked for by version. */
+  weight: number;
+}
+
+/** What a model serves under its policy and weights, and what in them did not apply. */
+export interface VersionSelection<T extends { version: string } = VersionEntry> {
+  /** Oldest first; empty when the policy selects nothing that exists. */
+  served: ServedVersion<T>[];
+  /** Policy names and weights that match no served version (operators should hear of them). */
+  notes: string[];
+}
+
+/**
+ * The versions to serve under a policy (default: the newest one) and their weights. Versions
+ * served but not weighted get 0; when no served version has a weight above 0 the newest gets
+ * all the traffic (100). Weights of versions not served, and policy names that match nothing,
+ * are left out and reported in `notes`.
+ */
+export function selectVersions<T extends { version: string }>(
+  versions: readonly T[],
+  policy: VersionPolicy = { latest: 1 },
+  weights: VersionWeights = {},
+): VersionSelection<T> {
+  const ordered = [...versions].sort((a, b) => compareVersions(a.version, b.version));
+  const notes: string[] = [];
+  let chosen: T[];
+  if (policy === 'all') chosen = ordered;
+  else if ('latest' in policy) chosen = ordered.slice(Math.max(0, ordered.length - policy.latest));
+  else {
+    chosen = ordered.filter((v) => policy.specific.includes(v.version));
+    const missing = policy.specific.filter((name) => !ordered.some((v) => v.version === name));
+    if (missing.length > 0) notes.push(`versionPolicy names ${missing.join(', ')}, not in the repository (it has ${names(ordered)})`);
+  }
+  const unserved = Object.keys(weights).filter((name) => !chosen.some((v) => v.version === name));
+  if (unserved.length > 0) notes.push(`weights name ${unserved.join(', ')}, not served (serving ${names(chosen)})`);
+  const served = chosen.map((entry) => ({ version: entry.version, entry, weight: weights[entry.version] ?? 0 }));
+  const newest = served.at(-1);
+  if (newest && served.every((s) => s.weight === 0)) newest.weight = 100;
+  return { served, notes };
+}
+
+/**
+ * Picks the version for one request: `random` (in [0, 1), e.g. Math.random()) falls in a
+ * version's share of the total weight. Versions of weight 0 are never picked.
+ */
+export function pickVersion(served: readonly { version: string; weight: number }[], random: number): string {
+  if (!(random >= 0 && random < 1)) throw new RangeError(`random must be in [0, 1), not ${random}`);
+  const total = served.reduce((sum, s) => sum + s.weight, 0);
+  if (!(total > 0)) throw new RangeError('no served version has a weight above 0');
+  let point = random * total;
+  let last: string | undefined;
+  for (const s of served) {
+    if (s.weight <= 0) continue;
+    if (point < s.weight) return s.version;
+    point -= s.weight;
+    last = s.version;
+  }
+  // Rounding can leave the point a hair past the last share.
+  return last as string;
+}
+
+/**
+ * The version a process that serves one version per model loads: the served one with the most
+ * traffic (the newest among equals). ModelError('invalid_model') with the reason when the model,
+ * its policy or that version cannot be served.
+ */
+export function primaryEntry(model: RepositoryModel): ModelEntry {
+  if (model.error) throw new ModelError('invalid_model', `${model.name}: ${model.error.message}`);
+  const { served } = selectVersions(model.versions, model.config.versionPolicy, model.config.weights);
+  const top = served.reduce<ServedVersion | undefined>((best, s) => (!best || s.weight >= best.weight ? s : best), undefined);
+  if (!top) throw new ModelError('invalid_model', `${model.name}: its versionPolicy serves none of its versions (${names(model.versions)})`);
+  if (top.entry.error) throw new ModelError('invalid_model', `${model.name} version ${top.version}: ${top.entry.error.message}`);
+  return top.entry;
+}
+
+/**
+ * One model file outside any repository (e.g. a CLI argument): named after its folder when the
+ * file is model.onnx, else after the file; model.json beside it applies.
+ */
+export async function readModelFile(path: string): Promise<ModelEntry> {
+  const file = resolve(path);
+  const dir = dirname(file);
+  const name = basename(file) === MODEL_FILE ? basename(dir) : basename(file).replace(/\.onnx$/i, '');
+  const config = await readConfig(dir);
+  if ('error' in config) throw new ModelError('invalid_model', config.error.message);
+  const version = await readVersion(name, dir, file, undefined, overridesOf(config.config));
+  if (version.error) throw new ModelError('invalid_model', version.error.message);
+  return version;
+}
+
+async function readModel(root: string, name: string): Promise<RepositoryModel | undefined> {
   const dir = join(root, name);
-  const path = join(dir, MODEL_FILE);
-  // stat follows symlinks: a linked model folder or file is served like a copied one.
-  const info = await stat(path).catch(() => undefined);
-  if (!info?.isFile()) return undefined;
-  const overridesPath = join(dir, OVERRIDES_FILE);
-  const overridesBytes = await readFile(overridesPath).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT') return undefined;
-    throw new ModelError('invalid_model', `${overridesPath} cannot be read: ${e.message}`, { cause: e });
+  // stat follows symlinks: a linked model folder is served like a copied one.
+  const info = await stat(dir).catch(() => undefined);
+  if (!info?.isDirectory()) return undefined;
+  const broken = (message: string, layout: RepositoryModel['layout'] = 'single'): RepositoryModel => ({
+    name,
+    dir,
+    layout,
+    config: {},
+    versions: [],
+    error: { code: 'invalid_model', message },
   });
-  const overrides = overridesBytes ? parseOverrides(overridesPath, overridesBytes) : {};
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  if (overridesBytes) hash.update(overridesBytes);
-  return { name, dir, path, version: hash.digest('hex').slice(0, 12), sizeBytes: info.size, overrides };
+  let children: string[];
+  try {
+    children = (await readdir(dir)).filter((c) => !c.startsWith('.'));
+  } catch (cause) {
+    return broken(`${dir} cannot be read: ${messageOf(cause)}`);
+  }
+  const single = await present(join(dir, MODEL_FILE));
+  const versionNames: string[] = [];
+  for (const child of children) {
+    if (child === MODEL_FILE || child === CONFIG_FILE) continue;
+    const childInfo = await stat(join(dir, child)).catch(() => undefined);
+    if (childInfo?.isDirectory() && (await present(join(dir, child, MODEL_FILE)))) versionNames.push(child);
+  }
+  versionNames.sort(compareVersions);
+  const layout = versionNames.length > 0 ? 'versioned' : 'single';
+  const config = await readConfig(dir);
+  if ('error' in config) return broken(config.error.message, layout);
+  if (single && versionNames.length > 0) {
+    return broken(`${dir} holds both ${MODEL_FILE} and version folders (${versionNames.join(', ')}); keep one layout`, layout);
+  }
+  if (!single && versionNames.length === 0) {
+    // A folder with nothing of a model is not one; a model.json alone is a model missing its file.
+    return config.present ? broken(`${dir} has a ${CONFIG_FILE} but no ${MODEL_FILE} nor <version>/${MODEL_FILE}`) : undefined;
+  }
+  const overrides = overridesOf(config.config);
+  if (single) {
+    // Its one version is named by its content: unread, it has no name, and the model has nothing to serve.
+    const only = await readVersion(name, dir, join(dir, MODEL_FILE), undefined, overrides);
+    if (only.error) return { ...broken(only.error.message), config: config.config };
+    return { name, dir, layout, config: config.config, versions: [only] };
+  }
+  const versions = await Promise.all(versionNames.map((v) => readVersion(name, dir, join(dir, v, MODEL_FILE), v, overrides)));
+  return { name, dir, layout, config: config.config, versions };
 }
 
-function parseOverrides(path: string, bytes: Buffer): ModelOverrides {
+/** Whether a directory entry is there, even a link whose target is gone (then reading it says why). */
+async function present(path: string): Promise<boolean> {
+  return (await lstat(path).catch(() => undefined)) !== undefined;
+}
+
+async function readConfig(dir: string): Promise<{ config: ModelConfig; present: boolean } | { error: ErrorInfo }> {
+  const path = join(dir, CONFIG_FILE);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { config: {}, present: false };
+    return { error: { code: 'invalid_model', message: `${path} cannot be read: ${messageOf(e)}` } };
+  }
   let json: unknown;
   try {
     json = JSON.parse(bytes.toString('utf8'));
   } catch (cause) {
-    throw new ModelError('invalid_model', `${path} is not valid JSON: ${messageOf(cause)}`, { cause });
+    return { error: { code: 'invalid_model', message: `${path} is not valid JSON: ${messageOf(cause)}` } };
   }
-  const parsed = ModelOverridesSchema.safeParse(json);
+  const parsed = ModelConfigSchema.safeParse(json);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new ModelError('invalid_model', `${path} is invalid: ${problems}`);
+    return { error: { code: 'invalid_model', message: `${path} is invalid: ${problems}` } };
   }
-  return parsed.data;
+  return { config: parsed.data, present: true };
+}
+
+function overridesOf(config: ModelConfig): ModelOverrides {
+  const { versionPolicy: _policy, weights: _weights, ...overrides } = config;
+  return overrides;
+}
+
+/** Reads and hashes one model file; `version` undefined names it by its digest. */
+async function readVersion(name: string, dir: string, path: string, version: string | undefined, overrides: ModelOverrides): Promise<VersionEntry> {
+  const unreadable = (message: string): UnreadableVersion => ({ name, version: version ?? '', dir, path, error: { code: 'invalid_model', message } });
+  if (version !== undefined && !VERSION_NAME.test(version)) {
+    return unreadable(`version folder "${version}" is not a version name: 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit`);
+  }
+  try {
+    // stat follows symlinks: a linked model file is served like a copied one.
+    const info = await stat(path);
+    if (!info.isFile()) return unreadable(`${path} is not a file`);
+    const hash = createHash('sha256');
+    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+    if (Object.keys(overrides).length > 0) hash.update(canonicalJson(overrides));
+    const digest = hash.digest('hex');
+    return { name, version: version ?? digest.slice(0, 12), dir, path, digest, sizeBytes: info.size, overrides };
+  } catch (e) {
+    return unreadable(`${path} cannot be read: ${messageOf(e)}`);
+  }
+}
+
+/** JSON with object keys sorted: equal settings hash equal however model.json is laid out. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function names(versions: readonly { version: string }[]): string {
+  return versions.length > 0 ? versions.map((v) => v.version).join(', ') : 'none';
 }

@@ -1,4 +1,4 @@
-import type { Candidate } from './decoders/candidate';
+import type { Candidate } from './families/family';
 import { boxIou, nms } from './nms';
 
 const box = (x1: number, y1: number, x2: number, y2: number, score: number, classId = 0): Candidate => ({ x1, y1, x2, y2, score, classId });

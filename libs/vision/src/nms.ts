@@ -1,4 +1,4 @@
-import type { Candidate } from './decoders/candidate';
+import type { Candidate } from './families/family';
 
 /** Intersection over union of two boxes; 0 when the union is empty (zero-area boxes never suppress). */
 export function boxIou(a: Candidate, b: Candidate): number {

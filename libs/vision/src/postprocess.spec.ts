@@ -25,7 +25,7 @@ function output(anchors: { cx: number; cy: number; w: number; h: number; cls: nu
 
 describe(postprocess.name, () => {
   // 1280x720 -> scale 0.5, 640x360 placed at top = 140.
-  const image = { letterbox: letterboxGeometry('yolov8', 1280, 720, 640, 640), width: 1280, height: 720 };
+  const image = { letterbox: letterboxGeometry('centre-rounded', 1280, 720, 640, 640), width: 1280, height: 720 };
 
   it('maps boxes back through the letterbox, labels them and sorts by score', () => {
     const out = output([
@@ -81,7 +81,7 @@ describe(postprocess.name, () => {
     });
     const out = new Float32Array(3549 * 85);
     out.set([0.5, 0.5, 0, 0, 1, 0, 0, 0.9], 0); // stride 8 cell (0,0): centre (4,4), 8x8, class 2
-    const letterbox = letterboxGeometry('yolox', 832, 624, 416, 416); // scale 0.5
+    const letterbox = letterboxGeometry('top-left', 832, 624, 416, 416); // scale 0.5
     expect(postprocess(out, yolox, { letterbox, width: 832, height: 624 }, PARAMS)).toEqual([
       { label: 'car', classId: 2, score: expect.closeTo(0.9, 6), box: { x1: 0, y1: 0, x2: 16, y2: 16 } },
     ]);

@@ -1,7 +1,6 @@
 import type { DetectParams, Detection } from '@argus/contracts';
-import type { Candidate } from './decoders/candidate';
-import { decodeYolov8 } from './decoders/yolov8';
-import { decodeYolox } from './decoders/yolox';
+import type { Candidate } from './families/family';
+import { familyOf } from './families/registry';
 import type { Letterbox } from './letterbox';
 import type { ModelSpec } from './model-spec';
 import { nms } from './nms';
@@ -14,9 +13,10 @@ export interface PostprocessImage {
 }
 
 /**
- * One image's raw output -> detections in displayed-image pixels: decoded, thresholded,
- * class-filtered, NMS (class-aware unless params.agnostic), clipped, at most
- * params.maxDetections, best score first.
+ * One image's raw output -> detections in displayed-image pixels: decoded by the model's family,
+ * thresholded, class-filtered, NMS (class-aware unless params.agnostic) for families whose
+ * candidates overlap, clipped, at most params.maxDetections, best score first. A DETR head has
+ * already chosen one query per object, so params.iou and params.agnostic do not apply to it.
  */
 export function postprocess(
   output: Float32Array,
@@ -24,15 +24,8 @@ export function postprocess(
   image: PostprocessImage,
   params: DetectParams,
 ): Detection[] {
-  let candidates: Candidate[];
-  switch (spec.family) {
-    case 'yolox':
-      candidates = decodeYolox(output, spec, params.confidence);
-      break;
-    case 'yolov8':
-      candidates = decodeYolov8(output, spec, params.confidence);
-      break;
-  }
+  const family = familyOf(spec.family);
+  const candidates = family.decode(output, spec, params.confidence);
   const { scale, padX, padY } = image.letterbox;
   const { width, height } = image;
   const allowed = params.classes ? new Set(params.classes) : undefined;
@@ -48,13 +41,20 @@ export function postprocess(
     mapped.push(c);
   }
   // NMS on the unclipped boxes, then clip, as Ultralytics does.
-  const kept = nms(mapped, params.iou, { agnostic: params.agnostic, maxDetections: params.maxDetections });
+  const kept = family.nms
+    ? nms(mapped, params.iou, { agnostic: params.agnostic, maxDetections: params.maxDetections })
+    : best(mapped, params.maxDetections);
   return kept.map((c) => ({
     label: spec.labels[c.classId] ?? `class_${c.classId}`,
     classId: c.classId,
     score: c.score,
     box: { x1: clamp(c.x1, width), y1: clamp(c.y1, height), x2: clamp(c.x2, width), y2: clamp(c.y2, height) },
   }));
+}
+
+/** The highest-scoring candidates, best first; equal scores keep their decode order. */
+function best(candidates: Candidate[], max: number): Candidate[] {
+  return candidates.sort((p, q) => q.score - p.score).slice(0, max);
 }
 
 function clamp(v: number, max: number): number {

@@ -2,7 +2,7 @@ import { ImageError, type ImageLimits, type ImageProbe, probeImage } from '@argu
 import sharp from 'sharp';
 import { messageOf } from './errors';
 import { type Letterbox, letterboxGeometry } from './letterbox';
-import type { ModelSpec } from './model-spec';
+import type { ModelSpec, Preprocessing } from './model-spec';
 
 /** One image ready for the model, and what is needed to map its boxes back. */
 export interface PreparedImage {
@@ -17,11 +17,15 @@ export interface PreparedImage {
   preprocessMs: number;
 }
 
-/** How sharp decodes and resizes; the defaults are chosen and measured in docs/adr/0002. */
+/** How sharp decodes and resizes; the defaults are chosen and measured in docs/adr/0002 and 0014. */
 export interface DecodeOptions {
-  kernel: keyof sharp.KernelEnum;
-  /** Let JPEG and WebP decode at 1/2, 1/4 or 1/8 size when the target is that much smaller. */
-  fastShrinkOnLoad: boolean;
+  /** Resampling kernel; default: the model family's (lanczos3 for the YOLO families, linear for DETR). */
+  kernel?: keyof sharp.KernelEnum;
+  /**
+   * Let JPEG and WebP decode at 1/2, 1/4 or 1/8 size when the target is that much smaller;
+   * default: the model family's (on for the YOLO families, off for DETR).
+   */
+  fastShrinkOnLoad?: boolean;
   /**
    * Embedded ICC profiles: 'convert' always converts to sRGB through the profile (sharp's
    * default); 'skip-srgb' skips the conversion when the profile is itself sRGB, where it changes
@@ -31,19 +35,10 @@ export interface DecodeOptions {
   icc: 'convert' | 'skip-srgb' | 'ignore';
 }
 
-export const DEFAULT_DECODE: Readonly<DecodeOptions> = Object.freeze({
-  kernel: 'lanczos3',
-  fastShrinkOnLoad: true,
-  icc: 'skip-srgb',
-});
+export const DEFAULT_DECODE: Readonly<DecodeOptions> = Object.freeze({ icc: 'skip-srgb' });
 
-/** The grey both families were trained with in the letterbox border. */
+/** The grey both YOLO families were trained with in the letterbox border. */
 export const PAD_VALUE = 114;
-const PAD_RGB = { r: PAD_VALUE, g: PAD_VALUE, b: PAD_VALUE };
-
-// value -> float for each family, so the fill loop is one table read per sample.
-const RAW_0_255 = Float32Array.from({ length: 256 }, (_, v) => v);
-const UNIT_0_1 = Float32Array.from({ length: 256 }, (_, v) => v / 255);
 
 /**
  * Decodes an image (EXIF orientation applied; grey, CMYK and alpha images become 3-channel
@@ -60,7 +55,8 @@ export async function preprocess(
 ): Promise<PreparedImage> {
   const started = performance.now();
   const probe = await probeImage(bytes, limits);
-  const letterbox = letterboxGeometry(spec.family, probe.width, probe.height, spec.inputWidth, spec.inputHeight);
+  const { preprocessing } = spec;
+  const letterbox = letterboxGeometry(preprocessing.placement, probe.width, probe.height, spec.inputWidth, spec.inputHeight);
   const plane = spec.inputWidth * spec.inputHeight;
   const tensor = into ?? new Float32Array(3 * plane);
   if (tensor.length !== 3 * plane) {
@@ -72,12 +68,12 @@ export async function preprocess(
       .rotate()
       .resize(letterbox.resizedWidth, letterbox.resizedHeight, {
         fit: 'fill',
-        kernel: decode.kernel,
-        fastShrinkOnLoad: decode.fastShrinkOnLoad,
+        kernel: decode.kernel ?? preprocessing.kernel,
+        fastShrinkOnLoad: decode.fastShrinkOnLoad ?? preprocessing.shrinkOnLoad,
       })
-      // Transparent areas become the letterbox grey, the colour the models know as "nothing
+      // Transparent areas become the padding colour, the one the models know as "nothing
       // here"; dropping alpha instead would expose whatever colour the editor left underneath.
-      .flatten({ background: PAD_RGB })
+      .flatten({ background: { r: preprocessing.padValue, g: preprocessing.padValue, b: preprocessing.padValue } })
       .toColourspace('srgb')
       .raw()
       .toBuffer({ resolveWithObject: true });
@@ -98,6 +94,28 @@ export async function preprocess(
   };
 }
 
+/** Per tensor plane: which colour of a pixel it reads, and the value table for that colour. */
+interface Planes {
+  source: readonly [number, number, number];
+  tables: readonly [Float32Array, Float32Array, Float32Array];
+}
+
+// A spec's preprocessing is fixed for the session's life: its tables are built once.
+const planesCache = new WeakMap<Preprocessing, Planes>();
+
+/** The 256-entry value table of each plane: (v / divisor - mean) / std, one table read per sample. */
+function planesOf(p: Preprocessing): Planes {
+  let planes = planesCache.get(p);
+  if (!planes) {
+    const source = p.channels === 'rgb' ? ([0, 1, 2] as const) : ([2, 1, 0] as const);
+    const table = (colour: number) =>
+      Float32Array.from({ length: 256 }, (_, v) => (v / p.divisor - (p.mean[colour] as number)) / (p.std[colour] as number));
+    planes = { source, tables: [table(source[0]), table(source[1]), table(source[2])] };
+    planesCache.set(p, planes);
+  }
+  return planes;
+}
+
 /**
  * Writes interleaved 8-bit pixels into the planar tensor at the letterbox position and pads the
  * rest. One pass, no intermediate arrays: this loop is a measurable part of every request.
@@ -106,25 +124,11 @@ function fillTensor(tensor: Float32Array, data: Buffer, channels: number, spec: 
   const width = spec.inputWidth;
   const plane = width * spec.inputHeight;
   const { padX, padY, resizedWidth: rw, resizedHeight: rh } = lb;
-  let lut: Float32Array;
-  let first: number;
-  let last: number;
-  switch (spec.family) {
-    case 'yolox': // BGR, 0..255
-      lut = RAW_0_255;
-      first = 2;
-      last = 0;
-      break;
-    case 'yolov8': // RGB, 0..1
-      lut = UNIT_0_1;
-      first = 0;
-      last = 2;
-      break;
-  }
+  const { source, tables } = planesOf(spec.preprocessing);
+  const [t0, t1, t2] = tables;
+  let [first, middle, last] = source;
   // sharp is asked for sRGB, so 3 channels; a grey result would still fill all three planes.
-  let middle = 1;
   if (channels < 3) first = middle = last = 0;
-  const pad = lut[PAD_VALUE] as number;
   const p1 = plane;
   const p2 = 2 * plane;
   for (let y = 0; y < rh; y++) {
@@ -132,12 +136,14 @@ function fillTensor(tensor: Float32Array, data: Buffer, channels: number, spec: 
     let dst = (padY + y) * width + padX;
     const end = dst + rw;
     for (; dst < end; dst++, src += channels) {
-      tensor[dst] = lut[data[src + first] as number] as number;
-      tensor[dst + p1] = lut[data[src + middle] as number] as number;
-      tensor[dst + p2] = lut[data[src + last] as number] as number;
+      tensor[dst] = t0[data[src + first] as number] as number;
+      tensor[dst + p1] = t1[data[src + middle] as number] as number;
+      tensor[dst + p2] = t2[data[src + last] as number] as number;
     }
   }
-  for (let c = 0; c < 3; c++) {
+  const padValue = spec.preprocessing.padValue;
+  for (const [c, table] of tables.entries()) {
+    const pad = table[padValue] as number;
     const base = c * plane;
     tensor.fill(pad, base, base + padY * width);
     for (let y = padY; y < padY + rh; y++) {

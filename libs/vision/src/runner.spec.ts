@@ -1,9 +1,11 @@
 import { testModelRepository } from '@argus/testing';
 import { join } from 'node:path';
+import type { RunPlan } from './model-core';
 import { InlineRunner, type Runner, RunnerPool, ThreadRunner } from './runner';
 import { SharedSlots } from './slots';
 
 const OPTIONS = { provider: 'cpu', intraOpThreads: 1, interOpThreads: 1, spinning: false };
+const PLAN: RunPlan = { inputName: 'images', extraInputs: [], outputs: [{ name: 'output', size: 3549 * 85 }] };
 const MODEL = () => join(testModelRepository(), 'yolox-nano', 'model.onnx');
 
 /** A runner whose failure reports are collected. */
@@ -22,8 +24,8 @@ describe(ThreadRunner.name, () => {
     const runner = await ThreadRunner.create(MODEL(), OPTIONS);
     try {
       const input = new Float32Array(3 * 416 * 416).fill(0.5);
-      const out = await runner.run('images', 'output', input, [1, 3, 416, 416], true);
-      expect(out.dims).toEqual([1, 3549, 85]);
+      const [out] = await runner.run(PLAN, input, [1, 3, 416, 416], true);
+      expect(out?.dims).toEqual([1, 3549, 85]);
       expect(input.length).toBe(0); // moved away
     } finally {
       await runner.release();
@@ -41,11 +43,11 @@ describe(ThreadRunner.name, () => {
         await runner.share(slots);
         // Three different inputs, run as a batch in an order unlike the slots' own.
         [0.2, 0.5, 0.8].forEach((v, i) => slots.input(i).fill(v));
-        const { dims } = await runner.runSlots('images', 'output', [2, 0, 1], [3, 3, 416, 416]);
-        expect(dims).toEqual([3, 3549, 85]);
+        const dims = await runner.runSlots(PLAN, [2, 0, 1], [3, 3, 416, 416]);
+        expect(dims).toEqual([[3, 3549, 85]]);
         for (const [i, v] of [0.2, 0.5, 0.8].entries()) {
-          const plain = await runner.run('images', 'output', new Float32Array(3 * 416 * 416).fill(v), [1, 3, 416, 416], false);
-          expect(Buffer.from(slots.output(i).slice().buffer).equals(Buffer.from(plain.data.slice().buffer))).toBe(true);
+          const [plain] = await runner.run(PLAN, new Float32Array(3 * 416 * 416).fill(v), [1, 3, 416, 416], false);
+          expect(Buffer.from(slots.output(i).slice().buffer).equals(Buffer.from(plain?.data.slice().buffer ?? new ArrayBuffer(0)))).toBe(true);
         }
         expect(slots.output(0)).not.toEqual(slots.output(1));
       } finally {
@@ -57,7 +59,7 @@ describe(ThreadRunner.name, () => {
   it('refuses to run slots it was never given', async () => {
     const runner = await ThreadRunner.create(MODEL(), OPTIONS);
     try {
-      await expect(runner.runSlots('images', 'output', [0], [1, 3, 416, 416])).rejects.toThrow(/no shared slots/);
+      await expect(runner.runSlots(PLAN, [0], [1, 3, 416, 416])).rejects.toThrow(/no shared slots/);
     } finally {
       await runner.release();
     }
@@ -69,7 +71,9 @@ describe(ThreadRunner.name, () => {
       const slots = new SharedSlots(1, 3 * 416 * 416, 1000);
       await runner.share(slots);
       slots.output(0).fill(7);
-      await expect(runner.runSlots('images', 'output', [0], [1, 3, 416, 416])).rejects.toThrow(/expected 1 x 1000 values/);
+      await expect(runner.runSlots({ ...PLAN, outputs: [{ name: 'output', size: 1000 }] }, [0], [1, 3, 416, 416])).rejects.toThrow(
+        /expected 1 x 1000 values/,
+      );
       expect(slots.output(0).every((v) => v === 7)).toBe(true);
     } finally {
       await runner.release();
@@ -81,7 +85,7 @@ describe(ThreadRunner.name, () => {
     await runner.kill();
     await settle();
     expect(failures).toEqual([expect.objectContaining({ message: expect.stringMatching(/inference thread exited/) })]);
-    await expect(runner.run('images', 'output', new Float32Array(3), [1, 3], false)).rejects.toThrow(/inference thread exited/);
+    await expect(runner.run(PLAN, new Float32Array(3), [1, 3], false)).rejects.toThrow(/inference thread exited/);
     await runner.release();
     expect(failures).toHaveLength(1);
   });
@@ -105,10 +109,10 @@ describe(RunnerPool.name, () => {
       size: 1,
       run: () =>
         new Promise((resolve) => {
-          calls.push({ runner: i, finish: () => resolve({ type: 'float32', dims: [1], data: Float32Array.of(i) }) });
+          calls.push({ runner: i, finish: () => resolve([{ name: 'o', type: 'float32', dims: [1], data: Float32Array.of(i) }]) });
         }),
       share: async () => undefined,
-      runSlots: async () => ({ type: 'float32', dims: [1] }),
+      runSlots: async () => [[1]],
       onFailure: () => undefined,
       release: async () => void released.push(i),
     }));
@@ -120,7 +124,7 @@ describe(RunnerPool.name, () => {
     const { runners, calls } = fakes(2);
     const pool = new RunnerPool(runners);
     for (let i = 0; i < 3; i++) {
-      const run = pool.run('i', 'o', new Float32Array(1), [1], false);
+      const run = pool.run(PLAN, new Float32Array(1), [1], false);
       await settle();
       calls[i]?.finish();
       await run;
@@ -133,7 +137,7 @@ describe(RunnerPool.name, () => {
     const pool = new RunnerPool(runners);
     expect(pool.size).toBe(2);
     expect(pool.inputs).toEqual([{ name: 'in0', shape: [] }]);
-    const results = [1, 2, 3, 4].map(() => pool.run('i', 'o', new Float32Array(1), [1], false));
+    const results = [1, 2, 3, 4].map(() => pool.run(PLAN, new Float32Array(1), [1], false));
     await settle();
     expect(calls.map((c) => c.runner)).toEqual([0, 1]); // two at once, two waiting
     calls[1]?.finish();
@@ -144,7 +148,7 @@ describe(RunnerPool.name, () => {
     expect(calls.map((c) => c.runner)).toEqual([0, 1, 1, 0]);
     calls[2]?.finish();
     calls[3]?.finish();
-    expect((await Promise.all(results)).map((r) => r.data[0])).toEqual([0, 1, 1, 0]);
+    expect((await Promise.all(results)).map((r) => r[0]?.data[0])).toEqual([0, 1, 1, 0]);
   });
 
   it('releases the runners it made when one of them cannot be made', async () => {

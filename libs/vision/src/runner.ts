@@ -1,5 +1,8 @@
-import * as ort from 'onnxruntime-node';
-import { Worker } from 'node:worker_threads';
+import type * as ort from 'onnxruntime-node';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { type OutputTensor, type RunPlan, SessionCore, type ThreadReply, type ThreadRequest } from './model-core';
 import type { TensorIo } from './model-spec';
 import type { SharedSlots } from './slots';
 
@@ -12,35 +15,25 @@ export interface RunnerOptions {
   spinning: boolean;
 }
 
-/** One output tensor, in the caller's realm. */
-export interface RunnerOutput {
-  type: string;
-  dims: readonly number[];
-  data: Float32Array;
-}
-
-/** What a run over shared slots wrote into them: the output's type and dims. */
-export interface SlotsRunOutput {
-  type: string;
-  dims: readonly number[];
-}
-
 /** Runs one ONNX Runtime session, here or on another thread. */
 export interface Runner {
   readonly inputs: TensorIo[];
   readonly outputs: TensorIo[];
   /** Runs it can do at the same time (1 but for a {@link RunnerPool}). */
   readonly size: number;
-  /** Runs the model. When `movable`, `data`'s buffer is handed over (the caller must not use it again). */
-  run(inputName: string, outputName: string, data: Float32Array, dims: number[], movable: boolean): Promise<RunnerOutput>;
+  /**
+   * Runs a batch of images ([n, 3, H, W]) with the plan's extra inputs and reads its outputs, in
+   * the caller's realm. When `movable`, `data`'s buffer is handed over (the caller must not use it again).
+   */
+  run(plan: RunPlan, data: Float32Array, dims: number[], movable: boolean): Promise<OutputTensor[]>;
   /** Gives the runner the session's shared slots (once, before {@link runSlots}). */
   share(slots: SharedSlots): Promise<void>;
   /**
    * Runs the images in the given shared slots as one batch (in that order) and writes each
-   * image's output into its slot. Fails without writing when the output is not float32 or not
-   * slots.outputFloats per image.
+   * image's outputs into its slot, end to end in the plan's order. Fails without writing when an
+   * output does not hold the plan's size per image. Returns each output's dims.
    */
-  runSlots(inputName: string, outputName: string, indices: readonly number[], dims: number[]): Promise<SlotsRunOutput>;
+  runSlots(plan: RunPlan, indices: readonly number[], dims: number[]): Promise<number[][]>;
   /** Calls `listener` if the runner dies on its own (its thread exited or crashed); never after release(). */
   onFailure(listener: (error: Error) => void): void;
   release(): Promise<void>;
@@ -59,51 +52,36 @@ function sessionOptions(options: RunnerOptions): ort.InferenceSession.SessionOpt
   };
 }
 
-function io(list: readonly ort.InferenceSession.ValueMetadata[]): TensorIo[] {
-  return list.map((m) => ({ name: m.name, shape: m.isTensor ? [...m.shape] : [] }));
-}
-
 /** The session on the calling thread. onnxruntime-node's run() blocks that thread while it computes. */
 export class InlineRunner implements Runner {
   readonly size = 1;
-  private slots: SharedSlots | undefined;
-  /** The batch input gathered from slots (ONNX Runtime cannot read shared memory), grown as needed. */
-  private gathered = new Float32Array(0);
 
-  private constructor(
-    private readonly session: ort.InferenceSession,
-    readonly inputs: TensorIo[],
-    readonly outputs: TensorIo[],
-  ) {}
+  private constructor(private readonly core: SessionCore) {}
 
   /** Creates the session here. */
   static async create(path: string, options: RunnerOptions): Promise<InlineRunner> {
-    const session = await ort.InferenceSession.create(path, sessionOptions(options));
-    return new InlineRunner(session, io(session.inputMetadata), io(session.outputMetadata));
+    return new InlineRunner(await SessionCore.create(path, sessionOptions(options)));
+  }
+
+  get inputs(): TensorIo[] {
+    return this.core.inputs;
+  }
+
+  get outputs(): TensorIo[] {
+    return this.core.outputs;
   }
 
   // On this thread nothing moves: `movable` makes no difference.
-  async run(inputName: string, outputName: string, data: Float32Array, dims: number[], _movable: boolean): Promise<RunnerOutput> {
-    const result = await this.session.run({ [inputName]: new ort.Tensor('float32', data, dims) });
-    const output = result[outputName];
-    if (!output) throw new Error(`the model returned no output "${outputName}"`);
-    return { type: output.type, dims: output.dims, data: output.data as Float32Array };
+  run(plan: RunPlan, data: Float32Array, dims: number[], _movable: boolean): Promise<OutputTensor[]> {
+    return this.core.run(plan, data, dims);
   }
 
   async share(slots: SharedSlots): Promise<void> {
-    this.slots = slots;
+    this.core.share(slots.buffer, slots.inputFloats, slots.outputFloats);
   }
 
-  async runSlots(inputName: string, outputName: string, indices: readonly number[], dims: number[]): Promise<SlotsRunOutput> {
-    const slots = this.slots;
-    if (!slots) throw new Error('no shared slots were given to this session');
-    const n = indices.length;
-    if (this.gathered.length < n * slots.inputFloats) this.gathered = new Float32Array(n * slots.inputFloats);
-    const batch = this.gathered.subarray(0, n * slots.inputFloats);
-    indices.forEach((index, i) => batch.set(slots.input(index), i * slots.inputFloats));
-    const { type, dims: outDims, data } = await this.run(inputName, outputName, batch, dims, false);
-    scatterOutputs(type, data, indices, slots.outputFloats, (index) => slots.output(index));
-    return { type, dims: outDims };
+  runSlots(plan: RunPlan, indices: readonly number[], dims: number[]): Promise<number[][]> {
+    return this.core.runSlots(plan, indices, dims);
   }
 
   onFailure(_listener: (error: Error) => void): void {
@@ -111,90 +89,52 @@ export class InlineRunner implements Runner {
   }
 
   async release(): Promise<void> {
-    await this.session.release();
+    await this.core.release();
   }
 }
 
-// The thread's whole program. It is evaluated (not a file of its own) so that it runs the same
-// from a webpack bundle, from TypeScript under a register hook, and under Jest.
-const THREAD_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { createRequire } = require('node:module');
-const ort = createRequire(workerData.base).call(null, 'onnxruntime-node');
-let session;
-// Shared slots (see slots.ts): ONNX Runtime cannot read shared memory, so a batch is gathered
-// into this thread's own buffer, and outputs are copied back into their slots.
-let shared;
-let gathered = new Float32Array(0);
-const meta = (list) => list.map((m) => ({ name: m.name, shape: m.isTensor ? Array.from(m.shape) : [] }));
-parentPort.on('message', async (msg) => {
-  try {
-    if (msg.kind === 'load') {
-      session = await ort.InferenceSession.create(msg.path, msg.options);
-      parentPort.postMessage({ id: msg.id, ok: true, inputs: meta(session.inputMetadata), outputs: meta(session.outputMetadata) });
-    } else if (msg.kind === 'run') {
-      const input = new ort.Tensor('float32', new Float32Array(msg.buffer, msg.byteOffset, msg.length), msg.dims);
-      const result = await session.run({ [msg.inputName]: input });
-      const output = result[msg.outputName];
-      if (!output) throw new Error('the model returned no output "' + msg.outputName + '"');
-      const data = output.data;
-      parentPort.postMessage(
-        { id: msg.id, ok: true, type: output.type, dims: Array.from(output.dims), buffer: data.buffer, byteOffset: data.byteOffset, length: data.length },
-        [data.buffer],
-      );
-    } else if (msg.kind === 'share') {
-      shared = { f32: new Float32Array(msg.buffer), inputFloats: msg.inputFloats, outputFloats: msg.outputFloats };
-      parentPort.postMessage({ id: msg.id, ok: true });
-    } else if (msg.kind === 'runSlots') {
-      if (!shared) throw new Error('no shared slots were given to this session');
-      const { f32, inputFloats, outputFloats } = shared;
-      const stride = inputFloats + outputFloats;
-      const n = msg.indices.length;
-      if (gathered.length < n * inputFloats) gathered = new Float32Array(n * inputFloats);
-      const batch = gathered.subarray(0, n * inputFloats);
-      msg.indices.forEach((index, i) => batch.set(f32.subarray(index * stride, index * stride + inputFloats), i * inputFloats));
-      const result = await session.run({ [msg.inputName]: new ort.Tensor('float32', batch, msg.dims) });
-      const output = result[msg.outputName];
-      if (!output) throw new Error('the model returned no output "' + msg.outputName + '"');
-      if (output.type !== 'float32') throw new Error('output "' + msg.outputName + '" is ' + output.type + ', not float32');
-      if (output.data.length !== n * outputFloats) {
-        throw new Error('output "' + msg.outputName + '" is [' + Array.from(output.dims).join(', ') + '] for a batch of ' + n + '; expected ' + n + ' x ' + outputFloats + ' values');
-      }
-      msg.indices.forEach((index, i) => f32.set(output.data.subarray(i * outputFloats, (i + 1) * outputFloats), index * stride + inputFloats));
-      parentPort.postMessage({ id: msg.id, ok: true, type: output.type, dims: Array.from(output.dims) });
-    } else if (msg.kind === 'release') {
-      if (session) await session.release();
-      session = undefined;
-      parentPort.postMessage({ id: msg.id, ok: true });
-    }
-  } catch (error) {
-    parentPort.postMessage({ id: msg.id, ok: false, error: error && error.message ? error.message : String(error) });
+/**
+ * Where the model thread's program is: model-thread.js beside this code in a webpack build of an
+ * app (its config emits it beside main.js), else model-thread.ts beside this source file (tools,
+ * tests), compiled as it loads by ts-node's transpiler. Not by @swc-node/register, which the tools
+ * use on their main thread: its native binding crashes the process when worker threads that
+ * loaded it come and go (seen under Jest as a segmentation fault).
+ */
+function threadProgram(): { file: string; options: WorkerOptions } {
+  const built = join(__dirname, 'model-thread.js');
+  if (existsSync(built)) return { file: built, options: {} };
+  const source = join(__dirname, 'model-thread.ts');
+  if (!existsSync(source)) {
+    throw new Error(`the model thread's program is missing: neither ${built} nor ${source} exists; build the app with its webpack config, which emits model-thread.js beside main.js`);
   }
-});
-`;
+  const execArgv = withoutSwcRegister(process.execArgv);
+  execArgv.push('--require', 'ts-node/register/transpile-only');
+  // The thread's environment is the process's (a worker's default) plus where ts-node finds
+  // compiler options: the workspace root has no tsconfig.json of its own.
+  const env = { ...process.env, TS_NODE_PROJECT: join(__dirname, '..', 'tsconfig.lib.json') };
+  return { file: source, options: { execArgv, env } };
+}
 
-interface Reply {
-  id: number;
-  ok: boolean;
-  error?: string;
-  inputs?: TensorIo[];
-  outputs?: TensorIo[];
-  type?: string;
-  dims?: number[];
-  buffer?: ArrayBuffer;
-  byteOffset?: number;
-  length?: number;
+/** Node options minus any `-r @swc-node/register` (threads inherit the parent's by default). */
+function withoutSwcRegister(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if ((arg === '-r' || arg === '--require') && argv[i + 1]?.includes('@swc-node/register')) i++;
+    else if (!(arg.startsWith('--require=') && arg.includes('@swc-node/register'))) out.push(arg);
+  }
+  return out;
 }
 
 /**
  * The session on a thread of its own. onnxruntime-node 1.29's run() is synchronous: on the main
  * thread it stops the event loop for the whole model run, so job fetches, lock renewals, Redis
  * replies and the decodes waiting to be handed to sharp all stand still. Here the main thread
- * only posts the tensor (moved, not copied) and gets the output back the same way.
+ * only posts the tensor (moved, not copied) and gets the outputs back the same way.
  */
 export class ThreadRunner implements Runner {
   readonly size = 1;
-  private readonly pending = new Map<number, { resolve: (reply: Reply) => void; reject: (error: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (reply: ThreadReply) => void; reject: (error: Error) => void }>();
   private nextId = 1;
   private dead: Error | undefined;
   private released = false;
@@ -203,7 +143,7 @@ export class ThreadRunner implements Runner {
   outputs: TensorIo[] = [];
 
   private constructor(private readonly worker: Worker) {
-    worker.on('message', (reply: Reply) => {
+    worker.on('message', (reply: ThreadReply) => {
       const waiter = this.pending.get(reply.id);
       if (!waiter) return;
       this.pending.delete(reply.id);
@@ -223,9 +163,8 @@ export class ThreadRunner implements Runner {
 
   /** Starts a thread and creates the session on it. */
   static async create(path: string, options: RunnerOptions): Promise<ThreadRunner> {
-    // Resolve onnxruntime-node from the entry script's folder: the same copy the process uses.
-    const base = process.argv[1] ?? `${process.cwd()}/`;
-    const runner = new ThreadRunner(new Worker(THREAD_SOURCE, { eval: true, workerData: { base } }));
+    const program = threadProgram();
+    const runner = new ThreadRunner(new Worker(program.file, program.options));
     try {
       const reply = await runner.call({ kind: 'load', path, options: sessionOptions(options) });
       runner.inputs = reply.inputs ?? [];
@@ -237,19 +176,15 @@ export class ThreadRunner implements Runner {
     }
   }
 
-  async run(inputName: string, outputName: string, data: Float32Array, dims: number[], movable: boolean): Promise<RunnerOutput> {
+  async run(plan: RunPlan, data: Float32Array, dims: number[], movable: boolean): Promise<OutputTensor[]> {
     // Moving a view would take its whole buffer away from the caller: copy a view, move the rest.
     if (!movable || !whole(data)) data = data.slice();
     const reply = await this.call(
-      { kind: 'run', inputName, outputName, dims, buffer: data.buffer, byteOffset: data.byteOffset, length: data.length },
+      { kind: 'run', plan, dims, buffer: data.buffer, byteOffset: data.byteOffset, length: data.length },
       [data.buffer as ArrayBuffer],
     );
-    if (!reply.buffer) throw new Error('the inference thread returned no data');
-    return {
-      type: reply.type ?? 'unknown',
-      dims: reply.dims ?? [],
-      data: new Float32Array(reply.buffer, reply.byteOffset ?? 0, reply.length ?? 0),
-    };
+    if (!reply.moved) throw new Error('the inference thread returned no data');
+    return reply.moved.map((o) => ({ name: o.name, type: o.type, dims: o.dims, data: new Float32Array(o.buffer, o.byteOffset, o.length) }));
   }
 
   async share(slots: SharedSlots): Promise<void> {
@@ -257,9 +192,9 @@ export class ThreadRunner implements Runner {
     await this.call({ kind: 'share', buffer: slots.buffer, inputFloats: slots.inputFloats, outputFloats: slots.outputFloats });
   }
 
-  async runSlots(inputName: string, outputName: string, indices: readonly number[], dims: number[]): Promise<SlotsRunOutput> {
-    const reply = await this.call({ kind: 'runSlots', inputName, outputName, indices: [...indices], dims });
-    return { type: reply.type ?? 'unknown', dims: reply.dims ?? [] };
+  async runSlots(plan: RunPlan, indices: readonly number[], dims: number[]): Promise<number[][]> {
+    const reply = await this.call({ kind: 'runSlots', plan, indices: [...indices], dims });
+    return reply.dims ?? [];
   }
 
   onFailure(listener: (error: Error) => void): void {
@@ -277,33 +212,17 @@ export class ThreadRunner implements Runner {
     await this.worker.terminate();
   }
 
-  private call(message: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<Reply> {
+  private call(message: DistributiveOmit<ThreadRequest, 'id'>, transfer: ArrayBuffer[] = []): Promise<ThreadReply> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
-    return new Promise<Reply>((resolve, reject) => {
+    return new Promise<ThreadReply>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ ...message, id }, transfer);
     });
   }
 }
 
-/**
- * Copies each image's part of a batch output into its slot, after checking the output holds
- * exactly `outputFloats` float32 values per image (nothing is written otherwise).
- */
-function scatterOutputs(
-  type: string,
-  data: Float32Array,
-  indices: readonly number[],
-  outputFloats: number,
-  outputOf: (index: number) => Float32Array,
-): void {
-  if (type !== 'float32') throw new Error(`the output is ${type}, not float32`);
-  if (data.length !== indices.length * outputFloats) {
-    throw new Error(`the output holds ${data.length} values for a batch of ${indices.length}; expected ${indices.length} x ${outputFloats}`);
-  }
-  indices.forEach((index, i) => outputOf(index).set(data.subarray(i * outputFloats, (i + 1) * outputFloats)));
-}
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** Whether a typed array spans its whole buffer (so handing over the buffer gives nothing else away). */
 function whole(data: Float32Array): boolean {
@@ -348,16 +267,16 @@ export class RunnerPool implements Runner {
     return (this.runners[0] as Runner).outputs;
   }
 
-  run(inputName: string, outputName: string, data: Float32Array, dims: number[], movable: boolean): Promise<RunnerOutput> {
-    return this.with((r) => r.run(inputName, outputName, data, dims, movable));
+  run(plan: RunPlan, data: Float32Array, dims: number[], movable: boolean): Promise<OutputTensor[]> {
+    return this.with((r) => r.run(plan, data, dims, movable));
   }
 
   async share(slots: SharedSlots): Promise<void> {
     await Promise.all(this.runners.map((r) => r.share(slots)));
   }
 
-  runSlots(inputName: string, outputName: string, indices: readonly number[], dims: number[]): Promise<SlotsRunOutput> {
-    return this.with((r) => r.runSlots(inputName, outputName, indices, dims));
+  runSlots(plan: RunPlan, indices: readonly number[], dims: number[]): Promise<number[][]> {
+    return this.with((r) => r.runSlots(plan, indices, dims));
   }
 
   onFailure(listener: (error: Error) => void): void {

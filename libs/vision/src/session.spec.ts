@@ -1,11 +1,11 @@
 import { ModelInfoSchema } from '@argus/contracts';
-import { testImage, testModelRepository } from '@argus/testing';
+import { testDetrModel, testImage, testModelRepository } from '@argus/testing';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ModelError } from './errors';
-import { type ModelEntry, scanModelRepository } from './model-repository';
+import { type RepositoryModel, primaryEntry, readModelFile, scanModelRepository } from './model-repository';
 import { preprocess } from './preprocess';
 import { DetectorSession, type SessionOptions } from './session';
 
@@ -16,10 +16,10 @@ const bytes = (a: Float32Array | undefined) => Buffer.from(a?.buffer ?? new Arra
 const PHOTOS = ['bus.jpg', 'zidane.jpg', 'darknet-dog.jpg', 'darknet-horses.png', 'coco-000000000139-livingroom.jpg'];
 
 describe(DetectorSession.name, () => {
-  let entries: ModelEntry[];
-  const entry = (name: string) => entries.find((e) => e.name === name) as ModelEntry;
+  let models: RepositoryModel[];
+  const entry = (name: string) => primaryEntry(models.find((m) => m.name === name) as RepositoryModel);
   beforeAll(async () => {
-    entries = await scanModelRepository(testModelRepository());
+    models = await scanModelRepository(testModelRepository());
   });
 
   describe('yolox-nano (dynamic batch)', () => {
@@ -165,13 +165,69 @@ describe(DetectorSession.name, () => {
     });
   });
 
+  describe('deimv2-atto-int8 (DETR family: two inputs, three outputs, batch squeezed out)', () => {
+    let session: DetectorSession;
+    beforeAll(async () => {
+      session = await DetectorSession.create(await readModelFile(testDetrModel()), { ...OPTIONS, maxBatchSize: 4 });
+    });
+    afterAll(() => session.release());
+
+    it('measures its query count on the first run, and runs one image at a time: its declared dynamic batch fails', () => {
+      expect(session.spec).toMatchObject({
+        family: 'detr',
+        inputWidth: 320,
+        numAnchors: 300,
+        outputs: [
+          { name: 'labels', size: 300 },
+          { name: 'boxes', size: 1200 },
+          { name: 'scores', size: 300 },
+        ],
+        extraInputs: [{ name: 'orig_target_sizes', type: 'int64', values: [320, 320] }],
+      });
+      expect(session.maxBatchSize).toBe(1);
+      expect(session.spec.dynamicBatch).toBe(false);
+      expect(session.notes).toEqual([expect.stringMatching(/^batch of 4 failed \(.*GatherElements.*\); running one image at a time$/)]);
+      const info = session.info();
+      expect(ModelInfoSchema.omit({ updatedAt: true }).parse(info)).toEqual(info);
+      expect(info).toMatchObject({ name: 'deimv2-atto-int8', family: 'detr', dynamicBatch: false, maxBatchSize: 1 });
+    });
+
+    it('hands each image its labels, boxes and scores end to end; class ids come through exactly', async () => {
+      const { tensor } = await preprocess(readFileSync(testImage('zidane.jpg')), session.spec, LIMITS);
+      const [output] = await session.run([tensor]);
+      expect(output?.length).toBe(1800);
+      const labels = output?.subarray(0, 300) ?? new Float32Array(0);
+      expect(labels.every((l) => Number.isInteger(l) && l >= 0 && l < 80)).toBe(true);
+      const scores = output?.subarray(1500) ?? new Float32Array(0);
+      expect(scores.every((s) => s >= 0 && s <= 1)).toBe(true);
+    });
+
+    it('runs shared slots on its thread and on the calling thread with the outputs of a plain run, bit for bit', async () => {
+      const photos = ['bus.jpg', 'darknet-horses.png', 'zidane.jpg'];
+      for (const thread of [true, false]) {
+        const shared = await DetectorSession.create(await readModelFile(testDetrModel()), { ...OPTIONS, maxBatchSize: 4, sharedSlots: 3, thread });
+        try {
+          const slots = photos.map(() => shared.slot());
+          expect(slots.every((s) => s.shared)).toBe(true);
+          await Promise.all(photos.map((f, i) => preprocess(readFileSync(testImage(f)), shared.spec, LIMITS, slots[i]?.input)));
+          const plain = await session.run(slots.map((s) => s.input.slice()));
+          const outputs = await shared.runSlots(slots);
+          for (const [i, output] of outputs.entries()) expect([thread, i, bytes(output).equals(bytes(plain[i]))]).toEqual([thread, i, true]);
+          for (const slot of slots) slot.release();
+        } finally {
+          await shared.release();
+        }
+      }
+    });
+  });
+
   it('publishes model.json defaults and labels', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'argus-session-'));
     try {
       await mkdir(join(dir, 'tuned'));
       await symlink(entry('yolox-nano').path, join(dir, 'tuned', 'model.onnx'));
       await writeFile(join(dir, 'tuned', 'model.json'), JSON.stringify({ confidence: 0.4, maxDetections: 20 }));
-      const [tuned] = (await scanModelRepository(dir)) as [ModelEntry];
+      const tuned = primaryEntry((await scanModelRepository(dir))[0] as RepositoryModel);
       const session = await DetectorSession.create(tuned, { ...OPTIONS, maxBatchSize: 1 });
       expect(session.info()).toMatchObject({ name: 'tuned', defaults: { confidence: 0.4, maxDetections: 20 }, maxBatchSize: 1 });
       expect(session.info().defaults).not.toHaveProperty('iou');
@@ -191,7 +247,7 @@ describe(DetectorSession.name, () => {
     it('a file that is not an ONNX model, naming every provider tried', async () => {
       await mkdir(join(dir, 'broken'));
       await writeFile(join(dir, 'broken', 'model.onnx'), 'not a model');
-      const [broken] = (await scanModelRepository(dir)) as [ModelEntry];
+      const broken = primaryEntry((await scanModelRepository(dir))[0] as RepositoryModel);
       const e: unknown = await DetectorSession.create(broken, { ...OPTIONS, executionProviders: ['nope', 'cpu'] }).catch((err: unknown) => err);
       expect(e).toBeInstanceOf(ModelError);
       expect(e).toMatchObject({ code: 'invalid_model', message: expect.stringMatching(/broken.*nope: .*cpu: /s) });

@@ -1,7 +1,8 @@
 import type { ModelInfo } from '@argus/contracts';
 import { ModelError, messageOf } from './errors';
+import { type RunPlan, checkBatch } from './model-core';
 import type { ModelEntry } from './model-repository';
-import { type ModelSpec, describeModel } from './model-spec';
+import { type ModelSpec, describeModel, outputFloats, settleOutputs } from './model-spec';
 import { InlineRunner, type Runner, type RunnerOptions, RunnerPool, ThreadRunner } from './runner';
 import { ImageSlot, SharedSlots } from './slots';
 
@@ -46,6 +47,9 @@ interface Loaded {
 
 /** One loaded, warmed-up model; runs batches when its batch dimension is dynamic. */
 export class DetectorSession {
+  /** What every run feeds the model and reads back. */
+  private readonly plan: RunPlan;
+
   private constructor(
     readonly entry: ModelEntry,
     readonly spec: ModelSpec,
@@ -61,7 +65,9 @@ export class DetectorSession {
     /** Things found while loading that an operator should know (e.g. a batch dimension that does not batch). */
     readonly notes: string[],
     private readonly slots: SharedSlots | undefined,
-  ) {}
+  ) {
+    this.plan = planOf(spec);
+  }
 
   /** Loads a model, recognises its layout, warms it up (and checks batching) and measures both. */
   static async create(entry: ModelEntry, options: SessionOptions): Promise<DetectorSession> {
@@ -80,11 +86,15 @@ export class DetectorSession {
     const warmupStarted = performance.now();
     let maxBatchSize = 1;
     try {
+      // A first run measures what the model leaves symbolic (a DETR export's query count).
+      const probe = await session.run(planOf(spec), blank(spec), [1, 3, spec.inputHeight, spec.inputWidth], false);
+      spec = settleOutputs(spec, probe.map((o) => o.data.length));
+      const settled = spec;
       // Every thread of the model warms up: its first runs plan memory and are slow.
       const everyThread = <T>(fn: () => Promise<T>) => Promise.all(Array.from({ length: session.size }, fn));
-      for (let i = 0; i < Math.max(1, options.warmupRuns); i++) await everyThread(() => runBatch(session, spec, [blank(spec)], 1));
+      for (let i = 0; i < Math.max(1, options.warmupRuns); i++) await everyThread(() => runBatch(session, settled, [blank(settled)], 1));
       if (spec.dynamicBatch && options.maxBatchSize > 1) {
-        maxBatchSize = Math.min(...(await everyThread(() => checkBatching(session, spec, options.maxBatchSize, notes))));
+        maxBatchSize = Math.min(...(await everyThread(() => checkBatching(session, settled, options.maxBatchSize, notes))));
       }
     } catch (e) {
       await session.release();
@@ -156,8 +166,7 @@ export class DetectorSession {
         continue;
       }
       try {
-        const { dims } = await this.session.runSlots(this.spec.inputName, this.spec.outputName, indices, [chunk.length, 3, this.spec.inputHeight, this.spec.inputWidth]);
-        if (dims[0] !== chunk.length) throw new Error(`output "${this.spec.outputName}" is [${dims.join(', ')}] for a batch of ${chunk.length}`);
+        await this.session.runSlots(this.plan, indices, [chunk.length, 3, this.spec.inputHeight, this.spec.inputWidth]);
       } catch (e) {
         throw new ModelError('inference_failed', `${this.entry.name} failed on a batch of ${chunk.length}: ${messageOf(e)}`, { cause: e });
       }
@@ -286,21 +295,33 @@ async function runBatch(session: Runner, spec: ModelSpec, tensors: Float32Array[
     tensors.forEach((t, i) => data.set(t, i * size));
   }
   // A batch is a buffer of ours, free to move; a lone tensor is the caller's.
-  const output = await session.run(spec.inputName, spec.outputName, data, [n, 3, spec.inputHeight, spec.inputWidth], n > 1);
-  // Checked by type name, not instanceof: the array may come from another realm (Jest, workers).
-  if (output.type !== 'float32') throw new ModelError('inference_failed', `output "${spec.outputName}" is ${output.type}, not float32`);
-  const values = output.data;
-  const perImage = outputFloats(spec);
-  if (output.dims[0] !== n || values.length !== n * perImage) {
-    throw new ModelError(
-      'inference_failed',
-      `output "${spec.outputName}" is [${output.dims.join(', ')}] for a batch of ${n}; expected ${n} x ${perImage} values`,
-    );
+  const outputs = await session.run(planOf(spec), data, [n, 3, spec.inputHeight, spec.inputWidth], n > 1);
+  const sizes = spec.outputs.map((o) => o.size);
+  try {
+    checkBatch(outputs, n, sizes);
+  } catch (e) {
+    throw new ModelError('inference_failed', messageOf(e), { cause: e });
   }
-  return Array.from({ length: n }, (_, i) => values.subarray(i * perImage, (i + 1) * perImage));
+  const [only] = outputs;
+  if (outputs.length === 1 && only) {
+    const perImage = sizes[0] as number;
+    return Array.from({ length: n }, (_, i) => only.data.subarray(i * perImage, (i + 1) * perImage));
+  }
+  // Several outputs: each image's values end to end, as a slot holds them.
+  const perImage = outputFloats(spec);
+  return Array.from({ length: n }, (_, i) => {
+    const image = new Float32Array(perImage);
+    let offset = 0;
+    outputs.forEach((o, k) => {
+      const part = sizes[k] as number;
+      image.set(o.data.subarray(i * part, (i + 1) * part), offset);
+      offset += part;
+    });
+    return image;
+  });
 }
 
-/** Floats of one image's output: anchors x (box, [objectness,] classes). */
-function outputFloats(spec: ModelSpec): number {
-  return spec.numAnchors * (spec.numClasses + (spec.family === 'yolox' ? 5 : 4));
+/** The parts of a spec a run needs (a small message to the model thread). */
+function planOf(spec: ModelSpec): RunPlan {
+  return { inputName: spec.inputName, extraInputs: spec.extraInputs, outputs: spec.outputs };
 }

@@ -1,6 +1,6 @@
 import { buildConfig } from '@argus/config';
 import { testImage, testModelRepository, workspaceRoot } from '@argus/testing';
-import { scanModelRepository } from '@argus/vision';
+import { primaryEntry, scanModelRepository } from '@argus/vision';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -133,7 +133,7 @@ async function main(): Promise<number> {
   if (wantStack) checkBuild(options, warnings);
 
   const repository = testModelRepository();
-  const entries = await scanModelRepository(repository);
+  const entries = (await scanModelRepository(repository)).map(primaryEntry);
   const unknown = options.models.filter((m) => !entries.some((e) => e.name === m));
   if (unknown.length > 0) throw new Error(`no model ${unknown.join(', ')} in ${repository} (found ${entries.map((e) => e.name).join(', ')})`);
   const targetModel = options.models.includes('yolox-nano') ? 'yolox-nano' : (options.models[0] as string);

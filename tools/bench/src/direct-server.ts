@@ -1,6 +1,6 @@
 import { buildConfig } from '@argus/config';
 import { isImageError } from '@argus/imaging';
-import { DetectorSession, scanModelRepository } from '@argus/vision';
+import { DetectorSession, primaryEntry, scanModelRepository } from '@argus/vision';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { parseDirectArgs } from './direct-args';
 import { boundaryOf, parseMultipart } from './multipart';
@@ -18,7 +18,7 @@ const defaults = buildConfig({});
 const limits = { maxBytes: defaults.limits.maxImageBytes, maxPixels: defaults.limits.maxImagePixels };
 
 async function main(): Promise<void> {
-  const entries = await scanModelRepository(args.repository);
+  const entries = (await scanModelRepository(args.repository)).map(primaryEntry);
   const pipelines = new Map<string, BarePipeline>();
   for (const m of args.models) {
     const entry = entries.find((e) => e.name === m.name);

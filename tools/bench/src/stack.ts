@@ -1,4 +1,4 @@
-import { ArgusKeys, createDetectQueue, type DetectQueue, resultsBacklog } from '@argus/broker';
+import { ArgusKeys, DetectJobs } from '@argus/broker';
 import { type ArgusConfig, buildConfig } from '@argus/config';
 import { type AppName, type Stack, startStack } from '@argus/testing';
 import { postprocess, preprocess } from '@argus/vision';
@@ -24,8 +24,9 @@ interface StackRun {
   stack: Stack;
   config: ArgusConfig;
   client: HttpClient;
-  detect: DetectQueue;
-  /** The stack's keys (the results stream). */
+  /** The detection queues (one per model). */
+  detect: DetectJobs;
+  /** The stack's keys (the ledger of accepted requests not yet persisted). */
   keys: ArgusKeys;
   /** The `wait` every upload asks for: as long as the gateway allows. */
   waitMs: number;
@@ -50,13 +51,11 @@ function trackApps(ctx: BenchContext, stack: Stack): void {
   for (const [app, name] of Object.entries(APPS)) ctx.monitor.track(name, stack.process(app as AppName)?.pid);
 }
 
-/** Waits until neither the detection queue nor the results stream holds work (the previous point's jobs and rows are all done). */
+/** Waits until no accepted request is left without its row (the previous point's jobs and rows are all done). */
 async function waitIdle(run: StackRun, timeoutMs = 120000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const d = await run.detect.getJobCounts('waiting', 'prioritized', 'active', 'delayed');
-    const r = await resultsBacklog(run.stack.redis, run.keys);
-    const left = [...Object.values(d), r.waiting, r.active].reduce((a, b) => a + b, 0);
+    const left = await run.stack.redis.zcard(run.keys.unpersisted());
     if (left === 0) return;
     if (Date.now() > deadline) throw new Error(`the stack still holds ${left} jobs after ${timeoutMs} ms`);
     await sleep(100);
@@ -207,7 +206,8 @@ async function priorityPhase(ctx: BenchContext, run: StackRun, model: string): P
   const batchSize = Math.min(run.config.worker.concurrency, run.config.models.maxBatchSize);
   const batchMs = await oneBatchMs(ctx, model, run.config.models.intraOpThreads, batchSize);
 
-  await run.detect.pause();
+  const queue = run.detect.queue(model);
+  await queue.pause();
   let queued = 0;
   const statuses: Record<string, number> = {};
   try {
@@ -222,20 +222,22 @@ async function priorityPhase(ctx: BenchContext, run: StackRun, model: string): P
     };
     await Promise.all(Array.from({ length: 16 }, () => uploader()));
   } finally {
-    await run.detect.resume();
+    await queue.resume();
   }
   const probes: PriorityResult['probes'] = [];
   for (let i = 0; i < (options.quick ? 3 : 5); i++) {
-    const counts = await run.detect.getJobCounts('waiting', 'prioritized');
+    const counts = await queue.getJobCounts('waiting', 'prioritized');
     const waiting = Object.values(counts).reduce((a, b) => a + b, 0);
     probes.push({ ms: await probe(), waiting });
     // Off the batch rhythm, so the probes do not all land at the same point of a batch.
     await sleep(30 + Math.random() * 70);
   }
-  // Drop the rest of the backlog: the next phases need an idle stack.
-  await run.detect.pause();
-  await run.detect.drain();
-  await run.detect.resume();
+  // Drop the rest of the backlog: the next phases need an idle stack. Its requests leave the
+  // ledger too, or the reconciler would add their jobs again (nothing accepted is lost).
+  await queue.pause();
+  await queue.drain();
+  await run.stack.redis.del(run.keys.unpersisted());
+  await queue.resume();
   await waitIdle(run);
 
   const idleSummary = roundSummary(summarize(idle));
@@ -349,7 +351,7 @@ export class StackRunner {
       stack,
       config,
       client: new HttpClient(stack.baseUrl, { 'x-api-key': stack.apiKey }),
-      detect: createDetectQueue(stack.redis, stack.prefix, { attempts: 1, backoffMs: 0 }),
+      detect: new DetectJobs(stack.redis, stack.prefix, { attempts: 1, backoffMs: 0 }),
       keys: new ArgusKeys(stack.prefix),
       waitMs: config.limits.maxWaitMs,
     };

@@ -1,7 +1,7 @@
 import { loadConfig } from '@argus/config';
 import type { DetectParams, Detection } from '@argus/contracts';
 import { testImage } from '@argus/testing';
-import { DetectorSession, type ModelEntry, boxIou, postprocess, preprocess, scanModelRepository } from '@argus/vision';
+import { DetectorSession, boxIou, postprocess, preprocess, primaryEntry, scanModelRepository } from '@argus/vision';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
@@ -53,8 +53,9 @@ function p50(samples: number[]): number {
 }
 
 async function main(): Promise<void> {
-  const entry = (await scanModelRepository(config.models.repository)).find((e) => e.name === values.model) as ModelEntry | undefined;
-  if (!entry) throw new Error(`no model "${values.model}" in ${config.models.repository}`);
+  const model = (await scanModelRepository(config.models.repository)).find((m) => m.name === values.model);
+  if (!model) throw new Error(`no model "${values.model}" in ${config.models.repository}`);
+  const entry = primaryEntry(model);
   const maxBatch = Math.max(...batches);
   const base = { intraOpThreads: 0, interOpThreads: 0, warmupRuns: 2 };
   const device = await DetectorSession.create(entry, { ...base, executionProviders: providers, maxBatchSize: maxBatch });

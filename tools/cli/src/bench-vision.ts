@@ -9,6 +9,8 @@ import {
   type SessionOptions,
   postprocess,
   preprocess,
+  primaryEntry,
+  readModelFile,
   scanModelRepository,
 } from '@argus/vision';
 import { readFileSync } from 'node:fs';
@@ -19,6 +21,7 @@ import sharp from 'sharp';
 
 // Prints per-stage timings of the in-process pipeline; figures only, nothing is asserted.
 // npm run bench:vision -- [--reps N] [--warmup N] [--threads N] [--images a.jpg,b.jpg]
+//   [--models yolox-nano,yolov8n-int8] [--model-file path/to/model.onnx ...]
 
 const DEFAULT_IMAGES = ['coco-000000002006-bus-640x480.jpg', 'bus.jpg', 'zidane.jpg', 'saw-2725x2225.jpg'];
 
@@ -29,6 +32,8 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '5' },
     threads: { type: 'string' },
     images: { type: 'string' },
+    models: { type: 'string', default: 'yolox-nano,yolov8n-int8' },
+    'model-file': { type: 'string', multiple: true },
   },
 });
 const reps = Number(values.reps);
@@ -181,21 +186,23 @@ async function threadSweep(entry: ModelEntry): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const entries = await scanModelRepository(config.models.repository);
+  const repository = await scanModelRepository(config.models.repository);
+  const files = await Promise.all((values['model-file'] ?? []).map((path) => readModelFile(path)));
   const ort = (await import('onnxruntime-node')).env.versions.common;
   print(`Argus vision benchmark: node ${process.version}, ${availableParallelism()} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'})`);
   print(`sharp ${sharp.versions.sharp} (libvips ${sharp.versions.vips}, concurrency ${sharp.concurrency()}), onnxruntime-node ${ort}`);
   print(`intra-op threads ${intraOpThreads}${intraOpThreads === 0 ? ' (ONNX Runtime default: one per physical core)' : ''}, inter-op threads ${config.models.interOpThreads}; ${reps} runs after ${warmup} warm-up; times in ms`);
   const sessions: DetectorSession[] = [];
-  for (const name of ['yolox-nano', 'yolov8n-int8']) {
-    const entry = entries.find((e) => e.name === name);
-    if (!entry) {
-      print(`(${name} is not in ${config.models.repository}; skipped)`);
-      continue;
-    }
+  const entries: ModelEntry[] = [];
+  for (const name of values.models.split(',').filter((n) => n !== '')) {
+    const model = repository.find((m) => m.name === name);
+    if (model) entries.push(primaryEntry(model));
+    else print(`(${name} is not in ${config.models.repository}; skipped)`);
+  }
+  for (const entry of [...entries, ...files]) {
     const session = await DetectorSession.create(entry, sessionOptions());
     sessions.push(session);
-    print(`${name} ${entry.version}: ${session.spec.family} ${session.spec.inputWidth}x${session.spec.inputHeight}, provider ${session.provider}, max batch ${session.maxBatchSize}, load ${session.loadMs.toFixed(0)} ms, warm-up ${session.warmupMs.toFixed(0)} ms`);
+    print(`${entry.name} ${entry.version}: ${session.spec.family} ${session.spec.inputWidth}x${session.spec.inputHeight}, provider ${session.provider}, max batch ${session.maxBatchSize}, load ${session.loadMs.toFixed(0)} ms, warm-up ${session.warmupMs.toFixed(0)} ms`);
   }
   print();
   print(row(['model', 'image', 'size', 'stage', '    mean', '     p50', '     p95'], [14, 36, 11, 19, 9, 9, 9]));

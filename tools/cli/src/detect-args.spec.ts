@@ -15,6 +15,10 @@ describe(parseDetectArgs.name, () => {
     expect(parseDetectArgs(['x.jpg', '--classes', 'person, 2'])).toMatchObject({ classes: ['person', '2'], agnostic: false });
   });
 
+  it('takes a model file outside the repository', () => {
+    expect(parseDetectArgs(['--model-file', '../m/model.onnx', 'x.jpg'])).toEqual({ kind: 'detect', images: ['x.jpg'], modelFile: '../m/model.onnx', agnostic: false });
+  });
+
   it('leaves unset options to configuration', () => {
     expect(parseDetectArgs(['x.jpg'])).toEqual({ kind: 'detect', images: ['x.jpg'], agnostic: false });
   });
@@ -29,6 +33,8 @@ describe(parseDetectArgs.name, () => {
     [['--max-det', '2.5', 'x.jpg'], /--max-det/],
     [['--classes', 'a,,b', 'x.jpg'], /empty entry/],
     [['x.jpg', '--model'], /model/],
+    [['--model-file', ' ', 'x.jpg'], /--model-file needs a path/],
+    [['--model', 'yolox-nano', '--model-file', 'm.onnx', 'x.jpg'], /--model or --model-file, not both/],
   ])('refuses %j', (argv, message) => {
     const command = parseDetectArgs(argv);
     expect(command.kind).toBe('usage-error');

@@ -8,6 +8,8 @@ export type DetectCommand =
       kind: 'detect';
       images: string[];
       model?: string;
+      /** An ONNX file to run instead of a repository model. */
+      modelFile?: string;
       confidence?: number;
       iou?: number;
       maxDetections?: number;
@@ -22,9 +24,13 @@ Detects objects in each IMAGE and prints a JSON array to stdout, one entry per i
 Exit status: 0 all images done, 1 some image failed, 2 usage error.
 
 Options:
-  --model NAME      model in MODEL_REPOSITORY (default: DEFAULT_MODEL, yolox-nano)
+  --model NAME      model in MODEL_REPOSITORY (default: DEFAULT_MODEL, yolox-nano); a model
+                    with several versions runs the one its model.json weights most (else the newest)
+  --model-file PATH an ONNX file outside the repository (YOLOX, YOLOv8/YOLO11 or a DETR-family
+                    export; a model.json beside it applies); named after its folder
   --conf X          confidence threshold, 0..1 (default: model.json, else DEFAULT_CONFIDENCE)
-  --iou X           NMS IoU threshold, 0..1 (default: model.json, else DEFAULT_IOU)
+  --iou X           NMS IoU threshold, 0..1 (default: model.json, else DEFAULT_IOU); DETR-family
+                    models have no NMS and ignore it
   --max-det N       at most N detections per image (default: DEFAULT_MAX_DETECTIONS)
   --classes LIST    keep only these classes: labels or ids, comma-separated (person,car or 0,2)
   --agnostic        class-agnostic NMS (one box per place whatever its label)
@@ -61,11 +67,14 @@ export function parseDetectArgs(argv: string[]): DetectCommand {
   const classes = values.classes?.split(',').map((c) => c.trim());
   if (classes?.some((c) => c === '')) problems.push(`--classes has an empty entry: "${values.classes}"`);
   if (values.model !== undefined && values.model.trim() === '') problems.push('--model needs a name');
+  if (values['model-file'] !== undefined && values['model-file'].trim() === '') problems.push('--model-file needs a path');
+  if (values.model !== undefined && values['model-file'] !== undefined) problems.push('give --model or --model-file, not both');
   if (problems.length > 0) return { kind: 'usage-error', message: problems.join('; ') };
   return {
     kind: 'detect',
     images: positionals,
     ...(values.model !== undefined ? { model: values.model } : {}),
+    ...(values['model-file'] !== undefined ? { modelFile: values['model-file'] } : {}),
     ...(confidence !== undefined ? { confidence } : {}),
     ...(iou !== undefined ? { iou } : {}),
     ...(maxDetections !== undefined ? { maxDetections } : {}),
@@ -81,6 +90,7 @@ function parse(argv: string[]) {
     strict: true,
     options: {
       model: { type: 'string' },
+      'model-file': { type: 'string' },
       conf: { type: 'string' },
       iou: { type: 'string' },
       'max-det': { type: 'string' },

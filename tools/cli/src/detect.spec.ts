@@ -1,4 +1,4 @@
-import { testImage, testModelRepository, workspaceRoot } from '@argus/testing';
+import { testDetrModel, testImage, testModelRepository, workspaceRoot } from '@argus/testing';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -95,6 +95,17 @@ describe('npm run detect', () => {
     expect(entry?.model.name).toBe('yolov8n-int8');
     expect(entry?.detections.map((d) => d.label)).toEqual(['person', 'person', 'person']); // the fourth scores 0.33
     expect(entry?.detections.every((d) => d.score >= 0.5)).toBe(true);
+  });
+
+  it('runs a DETR-family model given by path, without NMS', async () => {
+    const run = await detect(['--model-file', testDetrModel(), '--conf', '0.4', testImage('zidane.jpg')]);
+    expect(run.code).toBe(0);
+    const [entry] = JSON.parse(run.stdout) as { model: { name: string; version: string }; detections: { label: string; score: number; box: Record<string, number> }[] }[];
+    expect(entry?.model).toEqual({ name: 'deimv2-atto-int8', version: '246c44dfd900' });
+    expect(entry?.detections).toEqual([
+      { label: 'person', classId: 0, score: expect.closeTo(0.454, 2), box: { x1: expect.any(Number), y1: expect.any(Number), x2: expect.any(Number), y2: expect.any(Number) } },
+    ]);
+    expect(run.stderr).toMatch(/deimv2-atto-int8 246c44dfd900 \(detr, 320x320\) on cpu/);
   });
 
   it.each([

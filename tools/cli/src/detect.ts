@@ -1,7 +1,7 @@
 import { type ArgusConfig, loadConfig } from '@argus/config';
 import type { DetectParams, ErrorInfo } from '@argus/contracts';
 import { formatBytes } from '@argus/imaging';
-import { Detector, type DetectorSession, isModelError } from '@argus/vision';
+import { Detector, type DetectorSession, isModelError, readModelFile } from '@argus/vision';
 import { readFile, stat } from 'node:fs/promises';
 import { DETECT_USAGE, parseDetectArgs } from './detect-args';
 import { type DetectEntry, resolveClasses, roundDetection } from './detect-output';
@@ -28,22 +28,24 @@ async function main(argv: string[]): Promise<number> {
     log(`detect: ${e instanceof Error ? e.message : String(e)}`);
     return 2;
   }
-  const name = command.model ?? config.models.default;
   const limits = { maxBytes: config.limits.maxImageBytes, maxPixels: config.limits.maxImagePixels };
+  const sessionOptions = {
+    executionProviders: config.models.executionProviders,
+    intraOpThreads: config.models.intraOpThreads,
+    interOpThreads: config.models.interOpThreads,
+    warmupRuns: config.models.warmupRuns,
+    maxBatchSize: config.models.maxBatchSize,
+  };
+  let name = command.model ?? config.models.default;
   let detector: Detector;
   try {
-    detector = await Detector.open({
-      repository: config.models.repository,
-      models: [name],
-      session: {
-        executionProviders: config.models.executionProviders,
-        intraOpThreads: config.models.intraOpThreads,
-        interOpThreads: config.models.interOpThreads,
-        warmupRuns: config.models.warmupRuns,
-        maxBatchSize: config.models.maxBatchSize,
-      },
-      limits,
-    });
+    if (command.modelFile !== undefined) {
+      const entry = await readModelFile(command.modelFile);
+      name = entry.name;
+      detector = await Detector.load([entry], { session: sessionOptions, limits });
+    } else {
+      detector = await Detector.open({ repository: config.models.repository, models: [name], session: sessionOptions, limits });
+    }
   } catch (e) {
     log(`detect: ${e instanceof Error ? e.message : String(e)}`);
     return isModelError(e) && e.code === 'unknown_model' ? 2 : 1;

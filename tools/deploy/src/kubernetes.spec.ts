@@ -1,4 +1,4 @@
-import { QueueName } from '@argus/contracts';
+import { detectQueueName } from '@argus/contracts';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { activeEnv } from './support/dotenv';
@@ -379,7 +379,7 @@ describe.each(OVERLAYS)('k8s/overlays/%s', (overlay: Overlay) => {
         const spec = asRecord(scaled?.spec) ?? {};
         const config = configFrom(effectiveEnv(objects(), pool, 'inference'));
         expect({ pool: pool.name, models: config.models.only.length }).toEqual({ pool: pool.name, models: 1 });
-        const queue = `${config.redis.prefix}:${QueueName.Detect}.${config.models.only[0] ?? ''}`;
+        const queue = `${config.redis.prefix}:${detectQueueName(config.models.only[0] ?? '')}`;
         const triggers = asArray(spec.triggers).map(asRecord);
         const byName = Object.fromEntries(triggers.map((t) => [String(t?.name), t]));
         expect(triggers.map((t) => t?.type)).toEqual(['redis', 'redis']);
@@ -584,7 +584,7 @@ describe('k8s extras', () => {
     expect(config.models.only).toEqual(['yolov8n-int8']);
     const scaled = find(objects, 'ScaledObject', 'argus-inference-yolov8n-int8');
     expect(asRecord(asRecord(scaled.spec)?.scaleTargetRef)?.name).toBe(pool.name);
-    expect(asArray(asRecord(scaled.spec)?.triggers).map((t) => asRecord(asRecord(t)?.metadata)?.listName)).toEqual([`argus:${QueueName.Detect}.yolov8n-int8:wait`, `argus:${QueueName.Detect}.yolov8n-int8:prioritized`]);
+    expect(asArray(asRecord(scaled.spec)?.triggers).map((t) => asRecord(asRecord(t)?.metadata)?.listName)).toEqual([`argus:${detectQueueName('yolov8n-int8')}:wait`, `argus:${detectQueueName('yolov8n-int8')}:prioritized`]);
     // Pools never share pods: each selector matches its own Deployment only, budgets too.
     for (const w of pools(objects)) expect(pools(objects).filter((other) => selects(w.selector, other.podLabels)).map((o) => o.name)).toEqual([w.name]);
     const sources = (container(pool.pod, 'model-init').env ?? []).find((e) => e.name === 'MODEL_SOURCES')?.value ?? '';

@@ -1,30 +1,43 @@
-import { DETECT_QUEUE, type DetectQueue } from '@argus/broker';
+import { DetectJobs } from '@argus/broker';
 import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
+import { detectQueueName, QueueName } from '@argus/contracts';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { InjectQueue } from '@nestjs/bullmq';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import type { Queue } from 'bullmq';
 import type { Express } from 'express';
+import { ModelCatalog } from '../models/model-catalog.service';
 import { basicAuth } from './basic-auth';
 
 /** Where the board lives. */
 export const BOARD_PATH = '/admin/queues';
+/** How often the board looks for models added since (each has a detection queue of its own). */
+const REFRESH_MS = 10_000;
 
 /**
- * Bull Board for the detection queue, behind the admin's basic auth. Without ADMIN_USER and
- * ADMIN_PASSWORD nothing is mounted, so the path answers 404: an unconfigured board is off, not
- * open. Mounted on the Express instance at module init, after Nest's routes and before its 404
- * handler.
+ * Bull Board for every queue of the fabric: each model's detection queue, `results` and
+ * `maintenance`, behind the admin's basic auth, with BullMQ's retry, promote and clean actions
+ * (an admin retrying a persist job that failed for good is how it gets persisted once the cause
+ * is fixed; retrying a detection ends its work again, which persists nobody twice: rows are keyed
+ * by request id). Without ADMIN_USER and ADMIN_PASSWORD nothing is mounted, so the path answers
+ * 404: an unconfigured board is off, not open.
  */
 @Injectable()
-export class BullBoardMount implements OnModuleInit {
+export class BullBoardMount implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(BullBoardMount.name);
+  private timer: NodeJS.Timeout | undefined;
+  private shown = '';
 
   constructor(
     private readonly host: HttpAdapterHost,
     @Inject(ARGUS_CONFIG) private readonly config: ArgusConfig,
-    @Inject(DETECT_QUEUE) private readonly detect: DetectQueue,
+    private readonly detect: DetectJobs,
+    private readonly catalog: ModelCatalog,
+    @InjectQueue(QueueName.Results) private readonly results: Queue,
+    @InjectQueue(QueueName.Maintenance) private readonly maintenance: Queue,
   ) {}
 
   onModuleInit(): void {
@@ -33,24 +46,39 @@ export class BullBoardMount implements OnModuleInit {
       this.logger.log({ msg: 'Bull Board is off: set ADMIN_USER and ADMIN_PASSWORD to enable it', path: BOARD_PATH });
       return;
     }
-    const prefix = this.config.redis.prefix;
     const server = new ExpressAdapter();
     server.setBasePath(BOARD_PATH);
-    createBullBoard({
-      queues: [
-        // Read-only: retrying a detection job by hand would report a second outcome for requests
-        // already answered; the pipeline retries with backoff by itself.
-        new BullMQAdapter(this.detect, {
-          readOnlyMode: true,
-          displayName: `${prefix}:detect`,
-          description: 'Detection work: gateway -> inference workers, by priority',
-        }),
-      ],
-      serverAdapter: server,
-      options: { uiConfig: { boardTitle: 'Argus queues' } },
-    });
+    const board = createBullBoard({ queues: this.adapters([]), serverAdapter: server, options: { uiConfig: { boardTitle: 'Argus queues' } } });
+    const refresh = async () => {
+      const models = (await this.catalog.list()).map((m) => m.name).sort();
+      const key = models.join(',');
+      if (key === this.shown) return;
+      this.shown = key;
+      board.replaceQueues(this.adapters(models));
+      this.logger.log({ msg: 'Bull Board queues', queues: [...models.map(detectQueueName), QueueName.Results, QueueName.Maintenance] });
+    };
+    const tick = () => void refresh().catch((error: unknown) => this.logger.warn({ msg: 'Bull Board could not list the models', error: error instanceof Error ? error.message : String(error) }));
+    tick();
+    this.timer = setInterval(tick, REFRESH_MS);
+    this.timer.unref();
     const app = this.host.httpAdapter.getInstance<Express>();
     app.use(BOARD_PATH, basicAuth(admin, 'Argus queues'), server.getRouter() as Express);
-    this.logger.log({ msg: 'Bull Board mounted', path: BOARD_PATH, queues: [`${prefix}:detect`] });
+    this.logger.log({ msg: 'Bull Board mounted', path: BOARD_PATH });
+  }
+
+  private adapters(models: string[]): BullMQAdapter[] {
+    const prefix = this.config.redis.prefix;
+    return [
+      ...models.map(
+        (model) =>
+          new BullMQAdapter(this.detect.queue(model), { displayName: `${prefix}:${detectQueueName(model)}`, description: `Detection work for model ${model}, by priority` }),
+      ),
+      new BullMQAdapter(this.results, { displayName: `${prefix}:${QueueName.Results}`, description: 'Requests whose work ended, to persist in Postgres (apps/results)' }),
+      new BullMQAdapter(this.maintenance, { displayName: `${prefix}:${QueueName.Maintenance}`, description: 'Scheduled upkeep in apps/results: the reconciler' }),
+    ];
+  }
+
+  onApplicationShutdown(): void {
+    if (this.timer) clearInterval(this.timer);
   }
 }

@@ -1,5 +1,5 @@
-import { type ArgusStore, pendingView, type StoredRequest } from '@argus/broker';
-import type { DetectionStatus as Status, DetectionView, InferenceResult, RequestRecord } from '@argus/contracts';
+import type { ArgusStore, StoredRequest } from '@argus/broker';
+import { type DetectionStatus as Status, type DetectionView, detectionView, type InferenceResult, type RequestRecord } from '@argus/contracts';
 import type { CompletionWaiter, JobEvent, JobListener } from './completion-waiter';
 import { type DetectionEvent, DetectionEvents } from './detection-events.service';
 import type { DetectionStatus } from './detection-status.service';
@@ -53,7 +53,7 @@ function setup(options: { stored?: StoredRequest | null; initial: (hub: FakeHub)
   return { hub, events: new DetectionEvents(store, status, hub as unknown as CompletionWaiter) };
 }
 
-const view = (status: Status) => pendingView(record, status);
+const view = (status: Status) => detectionView(record, status);
 /** An admin's read scope: every client's detections. */
 const ALL = { owner: null };
 const completed: JobEvent = { state: 'completed', outcome: { ok: true, result } };
@@ -113,7 +113,7 @@ describe(DetectionEvents.name, () => {
     const first = await take(watch, 1);
     hub.emit('job-1', { state: 'queued' });
     hub.emit('job-1', { state: 'active' });
-    hub.emit('job-1', { state: 'failed', outcome: { ok: false, error: { code: 'corrupt_image', message: 'bad' } } });
+    hub.emit('job-1', { state: 'failed', outcome: { ok: false, error: { code: 'corrupt_image', message: 'bad' }, failedAt: new Date().toISOString() } });
     const rest = await take(watch, 10);
     expect(names([...first, ...rest])).toEqual(['active', 'queued', 'active', 'failed', 'result:failed']);
   });

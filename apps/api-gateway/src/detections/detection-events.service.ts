@@ -1,5 +1,5 @@
-import { ArgusStore, type Outcome, pendingView, type StoredRequest } from '@argus/broker';
-import type { DetectionStatus as Status, DetectionView, ReadScope } from '@argus/contracts';
+import { ArgusStore, type StoredRequest } from '@argus/broker';
+import { type DetectionStatus as Status, type DetectionView, detectionView, finalStatus, type ReadScope, type WorkOutcome } from '@argus/contracts';
 import { Injectable } from '@nestjs/common';
 import { visibleIn } from '../http/request-context';
 import { CompletionWaiter, type JobEvent } from './completion-waiter';
@@ -139,6 +139,6 @@ export class DetectionEvents {
   }
 }
 
-function finalView(stored: StoredRequest, outcome: Outcome): DetectionView {
-  return outcome.ok ? pendingView(stored.record, 'completed', { result: outcome.result }) : pendingView(stored.record, 'failed', { error: outcome.error });
+function finalView(stored: StoredRequest, outcome: WorkOutcome): DetectionView {
+  return detectionView(stored.record, finalStatus({ outcome }), { outcome, cached: stored.cached });
 }

@@ -1,6 +1,6 @@
-import { ArgusStore, DETECT_QUEUE, type DetectQueue, pendingView } from '@argus/broker';
-import { decodeFailure, type DetectionView, type ReadScope } from '@argus/contracts';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ArgusStore, DetectJobs } from '@argus/broker';
+import { type DetectionView, detectionView, failed, finalStatus, type ReadScope } from '@argus/contracts';
+import { Injectable, Logger } from '@nestjs/common';
 import { ApiError } from '../errors/api-error';
 import { visibleIn } from '../http/request-context';
 import { ResultsClient } from '../results-client/results.client';
@@ -17,7 +17,7 @@ export class DetectionStatus {
   constructor(
     private readonly results: ResultsClient,
     private readonly store: ArgusStore,
-    @Inject(DETECT_QUEUE) private readonly queue: DetectQueue,
+    private readonly jobs: DetectJobs,
   ) {}
 
   async get(id: string, scope: ReadScope): Promise<DetectionView> {
@@ -37,21 +37,18 @@ export class DetectionStatus {
     }
     const { record, jobId, cached } = stored;
     const outcome = await this.store.getOutcome(record.workKey);
-    if (outcome) {
-      return outcome.ok ? pendingView(record, 'completed', { result: outcome.result }, cached) : pendingView(record, 'failed', { error: outcome.error }, cached);
-    }
-    if (!jobId) return pendingView(record, 'queued');
-    const job = await this.queue.getJob(jobId);
-    const state = job ? await job.getState() : 'unknown';
-    switch (state) {
+    if (outcome) return detectionView(record, finalStatus({ outcome }), { outcome, cached });
+    if (!jobId) return detectionView(record, 'queued');
+    const job = await this.jobs.state(record.model.name, jobId);
+    switch (job.state) {
       case 'active':
-        return pendingView(record, 'active');
+        return detectionView(record, 'active');
       case 'failed':
-        return pendingView(record, 'failed', { error: decodeFailure(job?.failedReason) });
+        return detectionView(record, 'failed', { outcome: failed(job.error, new Date(job.finishedAt)), cached: false });
       case 'completed':
-        return job?.returnvalue ? pendingView(record, 'completed', { result: job.returnvalue }) : pendingView(record, 'active');
+        return job.result ? detectionView(record, 'completed', { outcome: { ok: true, result: job.result }, cached: false }) : detectionView(record, 'active');
       default:
-        return pendingView(record, 'queued');
+        return detectionView(record, 'queued');
     }
   }
 }

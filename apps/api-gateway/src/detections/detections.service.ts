@@ -1,21 +1,12 @@
-import {
-  ArgusStore,
-  DETECT_QUEUE,
-  type DetectQueue,
-  newRequestId,
-  type Outcome,
-  pendingView,
-  sha256Hex,
-  workKey,
-} from '@argus/broker';
+import { ArgusStore, DetectJobs, newRequestId, PersistJobs, sha256Hex, workKey } from '@argus/broker';
 import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
-import { BULLMQ_PRIORITY, type DetectJob, type DetectionView, JobName, type Priority, type RequestRecord } from '@argus/contracts';
+import { BULLMQ_PRIORITY, type DetectionView, detectionView, finalStatus, type Priority, type RequestRecord, type WorkOutcome } from '@argus/contracts';
 import { probeImage } from '@argus/imaging';
 import { Metrics } from '@argus/observability';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ApiError, ERROR_STATUS } from '../errors/api-error';
-import { Backpressure } from '../limits/backpressure.service';
-import { Drain } from '../limits/drain.service';
+import { Backpressure } from '../access/backpressure.service';
+import { Drain } from '../access/drain.service';
 import { ModelCatalog } from '../models/model-catalog.service';
 import { CompletionWaiter } from './completion-waiter';
 import { detectParams, priorityOf, resolveClasses, type SubmitFields } from './submit-params';
@@ -24,7 +15,7 @@ export interface Submission {
   image: Buffer;
   fields: SubmitFields;
   correlationId: string;
-  /** Who is asking (an API key's id), for idempotency scoping. */
+  /** Who is asking (an API key's id), for idempotency scoping and the per-tenant cache. */
   clientId: string;
   /** Priorities the client's API key may ask for (req.argus.priorities); others get 403. */
   allowedPriorities: readonly Priority[];
@@ -39,8 +30,9 @@ export interface SubmissionReply {
 
 /**
  * Admission of detection requests: checks the image and options, answers from the cache when
- * it can, otherwise queues the work (sharing a job with identical requests in flight) and
- * optionally waits for it.
+ * it can, otherwise queues the work on its model's queue (sharing a job with identical requests in
+ * flight) and optionally waits for it. Once admit() has recorded a request it is accepted: the
+ * ledger guarantees it ends in Postgres even if what follows here fails (the reconciler finishes it).
  */
 @Injectable()
 export class DetectionsService {
@@ -51,7 +43,8 @@ export class DetectionsService {
     private readonly store: ArgusStore,
     private readonly catalog: ModelCatalog,
     private readonly waiter: CompletionWaiter,
-    @Inject(DETECT_QUEUE) private readonly detectQueue: DetectQueue,
+    private readonly detect: DetectJobs,
+    private readonly persist: PersistJobs,
     private readonly metrics: Metrics,
     private readonly backpressure: Backpressure,
     private readonly drain: Drain,
@@ -92,27 +85,28 @@ export class DetectionsService {
 
     // Backpressure before anything is recorded: a refused request leaves no trace. A finished
     // result is still served (it adds no work).
-    if ((await this.backpressure.overloaded()) && !(await this.store.getOutcome(key))) {
-      throw this.backpressure.refusal(priority);
-    }
+    const overload = await this.backpressure.check(model.name);
+    if (overload && !(await this.store.getOutcome(key))) throw this.backpressure.refusal(priority, overload);
 
-    if (submission.idempotencyKey !== undefined) {
-      const earlier = await this.store.claimIdempotencyKey(submission.clientId, submission.idempotencyKey, record.id, `${key}:${priority}`);
-      if (earlier) {
-        if (earlier.fingerprint !== `${key}:${priority}`) {
-          throw new ApiError('idempotency_key_reused', 'This Idempotency-Key was used for a different request (another image, model or options)');
-        }
-        return this.replay(earlier.requestId, waitMs);
+    // One round trip, one atomic step: the Idempotency-Key, the record, the ledger entry, and a
+    // cache hit or the request attached to its work with its image held for the job added next.
+    const fingerprint = `${key}:${priority}`;
+    const admission = await this.store.admit(
+      record,
+      image,
+      submission.idempotencyKey !== undefined ? { clientId: submission.clientId, key: submission.idempotencyKey, fingerprint } : undefined,
+    );
+    if (admission.kind === 'replay') {
+      if (admission.fingerprint !== fingerprint) {
+        throw new ApiError('idempotency_key_reused', 'This Idempotency-Key was used for a different request (another image, model or options)');
       }
+      return this.replay(admission.requestId, waitMs);
     }
-
-    // One round trip: a hit is answered (and its row queued for apps/results); a miss is attached
-    // to its work with the image held for the job added next.
-    const outcome = await this.store.admit(record, image);
-    if (outcome) {
+    if (admission.kind === 'hit') {
       this.metrics.cacheLookups.inc({ result: 'hit' });
+      await this.persistHit(record, admission.outcome);
       this.metrics.observeStage('cache_hit', performance.now() - started, model.name, model.version);
-      return this.reply(record, outcome, true);
+      return this.reply(record, admission.outcome, true);
     }
     this.metrics.cacheLookups.inc({ result: 'miss' });
 
@@ -123,10 +117,13 @@ export class DetectionsService {
       jobId = await this.enqueue(record, deadline);
     } catch (error) {
       ownEnd.cancel();
-      throw error;
+      // Recorded and attached: the reconciler adds the job from the ledger. The request is
+      // accepted; the client polls it like any other.
+      this.logger.warn({ msg: 'accepted, but the job could not be added now; the reconciler will add it', requestId: record.id, error: messageOf(error) });
+      return { status: 202, view: await this.queuedView(record) };
     }
     this.logger.log({ msg: 'accepted', requestId: record.id, jobId, shared: jobId !== record.id, model: model.name, priority, bytes: image.length });
-    let finished: Outcome | null;
+    let finished: WorkOutcome | null;
     if (jobId === record.id) {
       finished = await this.drain.race(ownEnd.until(waitMs));
     } else {
@@ -134,52 +131,36 @@ export class DetectionsService {
       finished = await this.drain.race(this.waiter.wait(jobId, key, waitMs));
     }
     if (finished) return this.reply(record, finished, false);
-    return { status: 202, view: pendingView(record, 'queued') };
+    return { status: 202, view: await this.queuedView(record) };
   }
 
   /**
-   * Queues the work, or joins the job already doing it; returns the job's id. admit() noted the
-   * job named after the request as the request's, and held the image for it; a shared job is
-   * noted here, and the hold released.
+   * A cache hit's row: handed to apps/results like any finished work. When that fails (Redis
+   * went away a moment after answering), the client still gets its answer: the request is in the
+   * ledger and the reconciler hands it over.
+   */
+  private async persistHit(record: RequestRecord, outcome: WorkOutcome): Promise<void> {
+    try {
+      await this.persist.handOver(PersistJobs.newId('hit'), { workKey: record.workKey, jobId: null, attempts: 0, cached: true, outcome }, [record]);
+    } catch (error) {
+      this.logger.warn({ msg: 'cache hit answered; its row will be persisted by the reconciler', requestId: record.id, error: messageOf(error) });
+    }
+  }
+
+  /**
+   * Queues the work on its model's queue, or joins the job already doing it; returns the job's id.
+   * admit() noted the job named after the request as the request's, and held the image for it; a
+   * shared job is noted here, and the hold released.
    */
   private async enqueue(record: RequestRecord, deadline: number | undefined): Promise<string> {
-    const data: DetectJob = {
-      workKey: record.workKey,
-      sha256: record.sha256,
-      model: record.model,
-      params: record.params,
-      priority: record.priority,
-      requestId: record.id,
-      correlationId: record.correlationId,
-      enqueuedAt: Date.parse(record.createdAt),
-      ...(deadline !== undefined ? { deadline } : {}),
-    };
-    const job = await this.detectQueue.add(JobName.Detect, data, {
-      jobId: record.id,
-      priority: BULLMQ_PRIORITY[record.priority],
-      deduplication: { id: record.workKey },
-    });
-    const jobId = job.id ?? record.id;
-    if (jobId !== record.id) {
+    const { jobId, joined } = await this.detect.enqueue({ record, ...(deadline !== undefined ? { deadline } : {}) });
+    if (joined) {
       // Identical work is already queued or running: ride on it, and let it hurry if we are in a hurry.
       await this.store.releaseImage(record.sha256, record.id);
       await this.store.setRequestJob(record.id, jobId);
-      await this.promote(jobId, BULLMQ_PRIORITY[record.priority], deadline);
+      await this.detect.promote(record.model.name, jobId, BULLMQ_PRIORITY[record.priority], deadline);
     }
     return jobId;
-  }
-
-  private async promote(jobId: string, priority: number, deadline: number | undefined): Promise<void> {
-    const job = await this.detectQueue.getJob(jobId);
-    if (job && job.priority > priority) {
-      await job.changePriority({ priority }).catch(() => undefined); // already active: nothing to gain
-    }
-    // A shared job keeps the latest deadline of the requests riding on it (none beats any), so
-    // one request's deadline never fails another's work.
-    if (job?.data.deadline !== undefined && (deadline === undefined || deadline > job.data.deadline)) {
-      const { deadline: _earlier, ...data } = job.data;
-      await job.updateData(deadline === undefined ? data : { ...data, deadline }).catch(() => undefined); // finished meanwhile
-    }
   }
 
   private async replay(requestId: string, waitMs: number): Promise<SubmissionReply> {
@@ -187,11 +168,25 @@ export class DetectionsService {
     if (!stored) throw new ApiError('not_found', 'The request this Idempotency-Key names has expired');
     const outcome = (await this.store.getOutcome(stored.record.workKey)) ?? (stored.jobId ? await this.drain.race(this.waiter.wait(stored.jobId, stored.record.workKey, waitMs)) : null);
     if (outcome) return this.reply(stored.record, outcome, stored.cached);
-    return { status: 202, view: pendingView(stored.record, 'queued') };
+    return { status: 202, view: await this.queuedView(stored.record) };
   }
 
-  private reply(record: RequestRecord, outcome: Outcome, cached: boolean): SubmissionReply {
-    if (outcome.ok) return { status: 200, view: pendingView(record, 'completed', { result: outcome.result }, cached) };
-    return { status: ERROR_STATUS[outcome.error.code], view: pendingView(record, 'failed', { error: outcome.error }, cached) };
+  /** A queued request's view; it says so when no inference process serves its model right now (the job waits for one). */
+  private async queuedView(record: RequestRecord): Promise<DetectionView> {
+    const view = detectionView(record, 'queued');
+    const workers = await this.catalog.liveWorkers(record.model.name).catch(() => null);
+    if (workers === 0) {
+      view.note = `No inference process serves model "${record.model.name}" right now; the job waits in its queue until one starts.`;
+    }
+    return view;
   }
+
+  private reply(record: RequestRecord, outcome: WorkOutcome, cached: boolean): SubmissionReply {
+    const view = detectionView(record, finalStatus({ outcome }), { outcome, cached });
+    return { status: outcome.ok ? 200 : ERROR_STATUS[outcome.error.code], view };
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -1,21 +1,8 @@
-import type { ModelInfo } from '@argus/contracts';
+import { testModelInfo } from '@argus/testing';
 import { ApiError } from '../errors/api-error';
 import { detectParams, parseSubmitFields, resolveClasses } from './submit-params';
 
-const model: ModelInfo = {
-  name: 'yolox-nano',
-  version: 'v1',
-  family: 'yolox',
-  input: { width: 416, height: 416 },
-  dynamicBatch: true,
-  maxBatchSize: 8,
-  labels: ['person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus'],
-  provider: 'cpu',
-  requestedProviders: ['cpu'],
-  loadMs: 1,
-  warmupMs: 1,
-  updatedAt: '2026-01-01T00:00:00Z',
-};
+const model = testModelInfo();
 const defaults = { confidence: 0.25, iou: 0.45, maxDetections: 300 };
 
 function codeOf(fn: () => unknown): string | undefined {

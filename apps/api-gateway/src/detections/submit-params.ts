@@ -1,4 +1,4 @@
-import { type DetectParams, type ModelInfo, type Priority, PRIORITIES } from '@argus/contracts';
+import { type DetectParams, MAX_DEADLINE_MS, type ModelInfo, type Priority, PRIORITIES } from '@argus/contracts';
 import { z } from 'zod';
 import { ApiError } from '../errors/api-error';
 
@@ -6,8 +6,6 @@ import { ApiError } from '../errors/api-error';
 const blankToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess(blankToUndefined, schema.optional());
 const threshold = z.coerce.number().min(0).max(1);
-/** Longest deadline a client may set (a day): beyond that the image bytes may have expired anyway. */
-export const MAX_DEADLINE_MS = 86_400_000;
 
 /** The options a client may send with an image (form fields, or query parameters with a raw body). */
 export const SubmitFieldsSchema = z

@@ -1,7 +1,7 @@
 import { buildConfig } from '@argus/config';
 import { MetricsModule } from '@argus/observability';
 import { openApiProblems, schemaValidator } from '@argus/testing';
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, Type } from '@nestjs/common';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import type { OperationObject, ResponseObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { Test } from '@nestjs/testing';
@@ -30,8 +30,10 @@ describe('the OpenAPI document', () => {
   let document: OpenAPIObject;
 
   beforeAll(async () => {
-    // The gateway's real controllers, with stand-ins for what they call: only routes matter here.
-    const controllers = AppModule.forRoot(buildConfig({ NODE_ENV: 'test' })).controllers ?? [];
+    // The gateway's real controllers (every feature module's), with stand-ins for what they call:
+    // only routes matter here.
+    const modules = (AppModule.forRoot(buildConfig({ NODE_ENV: 'test' })).imports ?? []).filter((m): m is Type => typeof m === 'function');
+    const controllers = modules.flatMap((m) => (Reflect.getMetadata('controllers', m) as Type[] | undefined) ?? []);
     const moduleRef = await Test.createTestingModule({ imports: [MetricsModule.forRoot('test', { route: false })], controllers })
       .useMocker(() => ({}))
       .compile();

@@ -1,7 +1,7 @@
-import { DetectionStatusSchema, DetectionViewSchema, ErrorInfoSchema, PrioritySchema } from '@argus/contracts';
+import { DetectionStatusSchema, DetectionViewSchema, ErrorInfoSchema, MODEL_FAMILIES, PrioritySchema } from '@argus/contracts';
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { z } from 'zod';
-import { MAX_DEADLINE_MS } from '../detections/submit-params';
+import { MAX_DEADLINE_MS } from '@argus/contracts';
 
 /** A `$ref` to a schema of {@link openApiSchemas}. */
 export function ref(name: keyof ReturnType<typeof openApiSchemas>): { $ref: string } {
@@ -73,7 +73,7 @@ export function openApiSchemas() {
             properties: {
               name: { type: 'string', example: 'yolox-nano' },
               version: { type: 'string', description: 'First 12 hex digits of the model file\'s sha256.' },
-              family: { type: 'string', enum: ['yolox', 'yolov8'] },
+              family: { type: 'string', enum: [...MODEL_FAMILIES] },
               input: { type: 'object', required: ['width', 'height'], properties: { width: { type: 'integer' }, height: { type: 'integer' } } },
               dynamicBatch: { type: 'boolean' },
               maxBatchSize: { type: 'integer' },

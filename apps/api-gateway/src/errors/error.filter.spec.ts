@@ -27,6 +27,11 @@ describe(toApiError.name, () => {
     expect(toApiError(new HttpException('bad', 400)).status).toBe(400);
   });
 
+  it('answers a full Redis (OOM under noeviction) with 503 overloaded and Retry-After, never a 500', () => {
+    const oom = new Error("OOM command not allowed when used memory > 'maxmemory'. script: 5c1d..., on @user_script:12.");
+    expect(toApiError(oom)).toMatchObject({ code: 'overloaded', status: 503, headers: { 'Retry-After': '5' } });
+  });
+
   it('hides unknown errors behind a 500 without their details', () => {
     const mapped = toApiError(new Error('password=hunter2 in a stack'));
     expect([mapped.status, mapped.code]).toEqual([500, 'internal_error']);

@@ -55,6 +55,11 @@ export function toApiError(exception: unknown): ApiError {
     if (status < 500) return new ApiError('validation_failed', multipartHint(message), {}, status);
     return new ApiError('internal_error', message, {}, status);
   }
+  if (isRedisFull(exception)) {
+    // noeviction: Redis refuses writes rather than drop accepted work. The memory watermark
+    // (MAX_REDIS_MEMORY_PERCENT) normally refuses first; this is the answer when it did not.
+    return new ApiError('overloaded', "Not accepting new work: the queue's memory is full; retry shortly", { 'Retry-After': '5' });
+  }
   if (isRedisUnavailable(exception)) {
     return new ApiError('unavailable', 'The queue (Redis) is unavailable; retry shortly', { 'Retry-After': '2' });
   }
@@ -72,6 +77,11 @@ export function isRedisUnavailable(exception: unknown): boolean {
   if (!(exception instanceof Error)) return false;
   if (exception.name === 'MaxRetriesPerRequestError') return true;
   return /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|LOADING Redis is loading|READONLY You can't write/i.test(exception.message);
+}
+
+/** Redis at its maxmemory with `noeviction`: every write is refused until room returns. */
+export function isRedisFull(exception: unknown): boolean {
+  return exception instanceof Error && /\bOOM command not allowed\b/.test(exception.message);
 }
 
 function multipartHint(message: string): string {

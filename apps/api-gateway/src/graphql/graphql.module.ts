@@ -23,7 +23,11 @@ import { GraphqlMultipartMiddleware } from './graphql-multipart.middleware';
 import { costLimitRule, depthLimitRule } from './limits';
 import { correlationIdFrom } from '@argus/observability';
 import type { ArgusRequestContext } from '../http/request-context';
-import { type GraphqlContext, MAX_PAGE } from './detections.resolver';
+import { AccessModule } from '../access/access.module';
+import { DetectionsModule } from '../detections/detections.module';
+import { ModelsModule } from '../models/models.module';
+import { DetectionsResolver, type GraphqlContext, MAX_PAGE } from './detections.resolver';
+import { ModelsResolver } from './models.resolver';
 import { GraphqlWsAuth } from './ws-auth.service';
 
 /** Where GraphQL lives: queries and mutations over HTTP, subscriptions over graphql-ws, same path. */
@@ -44,7 +48,7 @@ export function graphqlRules(config: ArgusConfig): ValidationRule[] {
  * Authorises a graphql-ws connection: WebSocket upgrades bypass Express middleware, so the key
  * comes in `connectionParams` (`{ "x-api-key": ... }` or `{ "authorization": "Bearer ..." }`) or
  * the upgrade request's headers, and is checked by {@link GraphqlWsAuth} (looked up when a
- * connection comes: it lives in AppModule, beside the verifier it uses).
+ * connection comes: it is this module's, beside the verifier it uses).
  */
 async function authorizeConnection(moduleRef: ModuleRef, ctx: WsContext): Promise<boolean> {
   try {
@@ -120,11 +124,14 @@ function formatWithLog(formatted: GraphQLFormattedError, error: unknown): GraphQ
 }
 
 /**
- * GraphQL at /graphql, code-first (the schema is generated from the resolvers in memory). The
- * resolvers live in AppModule beside the services they call; Nest finds them there.
+ * GraphQL at /graphql, code-first (the schema is generated from the resolvers in memory), owning
+ * its resolvers; they call the same use cases as REST, from the detections and models modules.
  */
 @Module({
   imports: [
+    AccessModule,
+    DetectionsModule,
+    ModelsModule,
     GraphQLModule.forRootAsync<ApolloDriverConfig>({
       driver: ApolloDriver,
       inject: [ARGUS_CONFIG, GraphQLSchemaHost, ModuleRef],
@@ -154,7 +161,7 @@ function formatWithLog(formatted: GraphQLFormattedError, error: unknown): GraphQ
       },
     }),
   ],
-  providers: [GraphqlMultipartMiddleware],
+  providers: [GraphqlMultipartMiddleware, DetectionsResolver, ModelsResolver, GraphqlWsAuth],
 })
 export class GraphqlApiModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

@@ -94,6 +94,8 @@ export class DetectionType implements DetectionView {
   @Field(() => String, { nullable: true }) correlationId!: string | null;
   @Field({ description: 'ISO-8601 UTC.' }) createdAt!: string;
   @Field(() => String, { nullable: true, description: 'ISO-8601 UTC; null until it ends.' }) completedAt!: string | null;
+  @Field(() => String, { nullable: true, description: 'Something to know about where it stands, e.g. that no inference process serves its model right now (the job waits for one).' })
+  note?: string;
 }
 
 @ObjectType('DetectionPage')

@@ -1,7 +1,7 @@
 import type { ApiKeyGrant } from '@argus/contracts';
 import { Injectable, Logger } from '@nestjs/common';
-import { KeyVerifier } from '../auth/key-verifier.service';
-import { RateLimiter } from '../limits/rate-limiter.service';
+import { KeyVerifier } from '../access/key-verifier.service';
+import { RateLimiter } from '../access/rate-limiter.service';
 
 /**
  * The API key check for graphql-ws connections: WebSocket upgrades bypass Express middleware,

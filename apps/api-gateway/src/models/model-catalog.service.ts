@@ -1,4 +1,4 @@
-import { ArgusStore } from '@argus/broker';
+import { ArgusStore, Cached } from '@argus/broker';
 import type { ModelInfo, ServedModel } from '@argus/contracts';
 import { Injectable } from '@nestjs/common';
 import { ApiError } from '../errors/api-error';
@@ -14,7 +14,11 @@ export class ModelCatalog {
   private cache: { at: number; models: ModelInfo[] } | undefined;
   private inflight: Promise<ModelInfo[]> | undefined;
 
-  constructor(private readonly store: ArgusStore) {}
+  private readonly workers: Cached<Awaited<ReturnType<ArgusStore['liveWorkers']>>>;
+
+  constructor(private readonly store: ArgusStore) {
+    this.workers = new Cached(() => store.liveWorkers(), FRESH_MS);
+  }
 
   /** Every published model. */
   async list(): Promise<ModelInfo[]> {
@@ -31,9 +35,14 @@ export class ModelCatalog {
     return this.inflight;
   }
 
+  /** Inference processes serving `model` now (by heartbeat). */
+  async liveWorkers(model: string): Promise<number> {
+    return (await this.workers.get()).filter((w) => w.models.some((m) => m.name === model)).length;
+  }
+
   /** The models served, each with the inference processes serving it now (by heartbeat): what REST and GraphQL list. */
   async served(): Promise<ServedModel[]> {
-    const [models, workers] = await Promise.all([this.list(), this.store.liveWorkers()]);
+    const [models, workers] = await Promise.all([this.list(), this.workers.get()]);
     return models.map((m) => ({
       name: m.name,
       version: m.version,

@@ -1,7 +1,7 @@
-import { createRedis } from '@argus/broker';
+import { connectionErrorLogger, createRedis, JobEvents } from '@argus/broker';
 import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
-import { type DetectJob, DetectJobSchema, encodeFailure, type InferenceResult, QueueName } from '@argus/contracts';
-import { Metrics, withCorrelation } from '@argus/observability';
+import { type DetectJob, DetectJobSchema, detectQueueName, encodeFailure, type InferenceResult } from '@argus/contracts';
+import { bullmqTelemetry, Metrics, withCorrelation } from '@argus/observability';
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -9,56 +9,83 @@ import { DetectService, type JobContext } from './detect.service';
 import { classifyFailure } from './failure';
 
 /**
- * The BullMQ worker of the detection queue. main.ts starts it only after every model is loaded and
- * warm; it validates each job's payload, runs the use case, and turns failures into retries or
- * final failures with a code.
+ * The detection queues' processor: one BullMQ worker per model this process serves, on that
+ * model's queue (`detect.<model>`), started only once the model is loaded and warm and closed when
+ * it is unloaded (its jobs in hand finish first). The set of models changes while the process runs
+ * (a model copied into the repository is served without a restart), which a processor class bound
+ * to one queue name at start cannot express, so the workers are opened here, with BullModule's
+ * connection settings (the app's Redis URL and key prefix). Each job's payload is validated, the
+ * use case runs, and failures become retries or final failures with a code.
  */
 @Injectable()
 export class DetectProcessor implements BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(DetectProcessor.name);
-  private worker: Worker<DetectJob, InferenceResult> | undefined;
+  private readonly workers = new Map<string, Worker<DetectJob, InferenceResult>>();
   private connection: Redis | undefined;
 
   constructor(
     @Inject(ARGUS_CONFIG) private readonly config: ArgusConfig,
     private readonly detect: DetectService,
+    private readonly events: JobEvents,
     private readonly metrics: Metrics,
   ) {}
 
-  /** Starts taking jobs. */
-  start(): void {
+  /** Starts taking jobs from a model's queue (the model is loaded and warm). */
+  start(model: string): void {
+    if (this.workers.has(model)) return;
     const { worker: options, redis } = this.config;
-    this.connection = createRedis(redis.url, { name: 'argus:inference:worker', failFast: false });
-    this.worker = new Worker<DetectJob, InferenceResult>(QueueName.Detect, (job) => this.process(job), {
+    this.connection ??= createRedis(redis.url, { name: 'argus:inference:worker', failFast: false });
+    const queue = detectQueueName(model);
+    const worker = new Worker<DetectJob, InferenceResult>(queue, (job) => this.process(job), {
       connection: this.connection,
       prefix: redis.prefix,
       concurrency: options.concurrency,
       lockDuration: options.lockMs,
       stalledInterval: options.stalledIntervalMs,
       maxStalledCount: 1,
-      autorun: true,
+      autorun: false,
+      telemetry: bullmqTelemetry(),
     });
-    this.worker.on('error', (error) => this.logger.error({ msg: 'worker error', error: error.message }));
-    this.worker.on('stalled', (jobId) => this.logger.warn({ msg: 'job stalled; BullMQ will run it again', jobId }));
-    this.logger.log({ msg: 'worker started', queue: QueueName.Detect, concurrency: options.concurrency });
+    // Redis going away shows as a burst of connection errors: logged at most every few seconds.
+    worker.on('error', connectionErrorLogger(`worker:${queue}`));
+    worker.on('stalled', (jobId) => this.logger.warn({ msg: 'job stalled; BullMQ will run it again', queue, jobId }));
+    this.workers.set(model, worker);
+    void worker.run().catch((error: unknown) => this.logger.error({ msg: 'worker stopped', queue, error: error instanceof Error ? error.message : String(error) }));
+    this.logger.log({ msg: 'worker started', queue, concurrency: options.concurrency });
   }
 
-  /** Whether the worker is taking jobs. */
+  /** Stops taking a model's jobs; resolves once the ones in hand have finished. */
+  async stop(model: string): Promise<void> {
+    const worker = this.workers.get(model);
+    if (!worker) return;
+    this.workers.delete(model);
+    await worker.close();
+    this.logger.log({ msg: 'worker stopped: jobs in hand finished', queue: detectQueueName(model) });
+  }
+
+  /** The models whose queues are being consumed. */
+  consuming(): string[] {
+    return [...this.workers.keys()].filter((m) => this.workers.get(m)?.isRunning());
+  }
+
+  /** Whether any worker is taking jobs. */
   running(): boolean {
-    return this.worker?.isRunning() ?? false;
+    return this.consuming().length > 0;
   }
 
-  private async process(job: Job<DetectJob, InferenceResult>): Promise<InferenceResult> {
+  /** One job: exported for the unit tests of the processor with fakes around it. */
+  async process(job: Pick<Job<DetectJob>, 'id' | 'data' | 'attemptsMade' | 'timestamp' | 'processedOn' | 'opts' | 'queueName'>): Promise<InferenceResult> {
     const context: JobContext = {
       jobId: job.id ?? 'unknown',
       attempt: job.attemptsMade + 1,
       createdAt: job.timestamp,
       activeAt: job.processedOn ?? Date.now(),
     };
+    const queue = job.queueName;
     const parsed = DetectJobSchema.safeParse(job.data);
     if (!parsed.success) {
       // Without a valid payload there is no work key to report to: fail the job alone, loudly.
-      this.metrics.jobsTotal.inc({ queue: QueueName.Detect, outcome: 'failed', code: 'validation_failed' });
+      this.metrics.jobsTotal.inc({ queue, outcome: 'failed', code: 'validation_failed' });
       this.logger.error({ msg: 'invalid job payload', jobId: context.jobId, issues: parsed.error.issues.slice(0, 5) });
       throw new UnrecoverableError(encodeFailure({ code: 'validation_failed', message: `Invalid job payload: ${parsed.error.message}` }));
     }
@@ -68,7 +95,7 @@ export class DetectProcessor implements BeforeApplicationShutdown, OnApplication
       this.logger.debug({ msg: 'job start', jobId: context.jobId, attempt: context.attempt, model: data.model.name, priority: data.priority });
       try {
         const result = await this.detect.detect(data, context);
-        this.metrics.jobsTotal.inc({ queue: QueueName.Detect, outcome: 'completed', code: '' });
+        this.metrics.jobsTotal.inc({ queue, outcome: 'completed', code: '' });
         this.logger.log({
           msg: 'job done',
           jobId: context.jobId,
@@ -84,10 +111,11 @@ export class DetectProcessor implements BeforeApplicationShutdown, OnApplication
         const final = !retryable || context.attempt >= attempts;
         this.logger.warn({ msg: final ? 'job failed' : 'job attempt failed; will retry', jobId: context.jobId, attempt: context.attempt, code: info.code, error: info.message, ms: Math.round(performance.now() - started) });
         if (!final) {
-          this.metrics.jobsTotal.inc({ queue: QueueName.Detect, outcome: 'retried', code: info.code });
+          this.metrics.jobsTotal.inc({ queue, outcome: 'retried', code: info.code });
+          await this.events.announce(context.jobId, 'queued').catch(() => undefined); // a missed announcement only delays a watcher
           throw new Error(encodeFailure(info), { cause: error });
         }
-        this.metrics.jobsTotal.inc({ queue: QueueName.Detect, outcome: 'failed', code: info.code });
+        this.metrics.jobsTotal.inc({ queue, outcome: 'failed', code: info.code });
         await this.detect.fail(data, context, info, !retryable);
         throw new UnrecoverableError(encodeFailure(info));
       }
@@ -100,14 +128,13 @@ export class DetectProcessor implements BeforeApplicationShutdown, OnApplication
    * that cannot finish in the grace period is taken back by BullMQ when its lock expires.
    */
   async beforeApplicationShutdown(): Promise<void> {
-    if (!this.worker) return;
     const started = performance.now();
-    await this.worker.close();
-    this.logger.log({ msg: 'worker closed: jobs in hand finished', ms: Math.round(performance.now() - started) });
+    await Promise.allSettled([...this.workers.keys()].map((model) => this.stop(model)));
+    this.logger.log({ msg: 'workers closed: jobs in hand finished', ms: Math.round(performance.now() - started) });
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.worker?.close();
+    await Promise.allSettled([...this.workers.values()].map((w) => w.close()));
     this.connection?.disconnect();
   }
 }

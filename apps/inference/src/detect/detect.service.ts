@@ -1,9 +1,9 @@
-import { ArgusStore } from '@argus/broker';
+import { ArgusStore, jobEndMessageHead, jobStateMessage, PersistJobs } from '@argus/broker';
 import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
-import type { DetectJob, Detection, ErrorInfo, InferenceResult } from '@argus/contracts';
-import { Metrics } from '@argus/observability';
+import { type DetectJob, type Detection, type ErrorInfo, failed, type InferenceResult, type WorkOutcome } from '@argus/contracts';
+import { inSpan, Metrics } from '@argus/observability';
 import { postprocess, preprocess } from '@argus/vision';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { type HostedModel, ModelHost } from '../models/model-host.service';
 import { JobFailure } from './failure';
 
@@ -18,27 +18,34 @@ export interface JobContext {
 
 /**
  * The detection use case: one job in, one result out, stored as the work's outcome and handed to
- * apps/results on the results stream. The worker around it only handles BullMQ (STYLE: thin workers).
+ * apps/results with every request attached to the work. The processor around it only handles
+ * BullMQ (thin workers).
  */
 @Injectable()
 export class DetectService {
+  private readonly logger = new Logger(DetectService.name);
+
   constructor(
     @Inject(ARGUS_CONFIG) private readonly config: ArgusConfig,
     private readonly models: ModelHost,
     private readonly store: ArgusStore,
+    private readonly persist: PersistJobs,
     private readonly metrics: Metrics,
   ) {}
 
   async detect(job: DetectJob, context: JobContext): Promise<InferenceResult> {
     // Another job may have finished the same work a moment ago (it was created after that one
     // released its de-duplication key): answer from the outcome instead of running the model.
+    // Waiting gateways hear that the job is active in the same round trip.
     const fetchStart = performance.now();
-    const { outcome: prior, image: bytes } = await this.store.jobInputs(job.workKey, job.sha256);
+    const { outcome: prior, image: bytes } = await inSpan('fetch', { 'argus.work_key': job.workKey }, () =>
+      this.store.jobInputs(job.workKey, job.sha256, jobStateMessage(context.jobId, 'active')),
+    );
     const fetchMs = performance.now() - fetchStart;
     if (prior) {
       if (!prior.ok) throw new JobFailure(prior.error.code, prior.error.message);
       // Requests that attached after that job ended are persisted with its result.
-      await this.store.endWork(job, context.jobId, { jobId: context.jobId, attempts: context.attempt, outcome: prior }, false);
+      await this.end(job, context, prior, false);
       return prior.result;
     }
     if (job.deadline !== undefined && Date.now() > job.deadline) {
@@ -64,7 +71,7 @@ export class DetectService {
         queueWait: round(queueWait),
         fetch: round(fetchMs),
         preprocess: round(prepared.preprocessMs),
-        inference: round(run.waitMs + run.inferenceMs),
+        inference: round(run.waitMs + run.runMs),
         postprocess: round(postprocessMs),
         total: round(finishedAt - job.enqueuedAt),
         batchSize: run.batchSize,
@@ -73,13 +80,12 @@ export class DetectService {
       finishedAt: new Date(finishedAt).toISOString(),
     };
 
-    // The outcome, the image's release and the message to apps/results, in one step.
-    await this.store.endWork(job, context.jobId, { jobId: context.jobId, attempts: context.attempt, outcome: { ok: true, result } }, true);
+    await this.end(job, context, { ok: true, result }, true);
 
     this.metrics.observeStage('queue_wait', queueWait, name, version);
     this.metrics.observeStage('fetch', fetchMs, name, version);
     this.metrics.observeStage('preprocess', prepared.preprocessMs, name, version);
-    this.metrics.observeStage('inference', run.inferenceMs, name, version);
+    this.metrics.observeStage('inference', run.runMs, name, version);
     this.metrics.observeStage('batch_wait', run.waitMs, name, version);
     this.metrics.observeStage('postprocess', postprocessMs, name, version);
     return result;
@@ -94,8 +100,12 @@ export class DetectService {
     const slot = model.session.slot();
     try {
       const limits = { maxBytes: this.config.limits.maxImageBytes, maxPixels: this.config.limits.maxImagePixels };
-      const prepared = await preprocess(bytes, model.session.spec, limits, slot.input);
-      const run = await model.batcher.infer(slot);
+      const prepared = await inSpan('preprocess', {}, () => preprocess(bytes, model.session.spec, limits, slot.input));
+      const run = await inSpan('inference', { 'argus.model': model.info.name, 'argus.model_version': model.info.version }, async (span) => {
+        const ran = await model.batcher.submit(slot);
+        span.setAttribute('argus.batch_size', ran.batchSize);
+        return ran;
+      });
       const postStart = performance.now();
       const detections = postprocess(run.output, model.session.spec, prepared, params).map(tidy);
       return { prepared, run, detections, postprocessMs: performance.now() - postStart };
@@ -106,13 +116,29 @@ export class DetectService {
 
   /**
    * Ends work that failed for good: the failure becomes the work's outcome (so identical requests
-   * in flight get it too) and goes to apps/results, which persists it for every attached request.
+   * in flight get it too) and goes to apps/results for every attached request. A missed deadline
+   * says nothing about the work: it is not stored, so identical requests without a deadline run it.
    */
   async fail(job: Pick<DetectJob, 'workKey' | 'sha256'>, context: JobContext, error: ErrorInfo, remember: boolean): Promise<void> {
-    // A missed deadline says nothing about the work: it is not stored as the work's outcome, so
-    // identical requests without a deadline run it. Waiters hear the failure from the job's event.
     const ttl = error.code === 'deadline_exceeded' ? false : remember ? this.config.retention.negativeCacheTtlSeconds : 30;
-    await this.store.endWork(job, context.jobId, { jobId: context.jobId, attempts: context.attempt, outcome: { ok: false, error } }, ttl);
+    await this.end(job, context, failed(error), ttl);
+  }
+
+  /**
+   * The end of the work, in two steps: the end-of-work script (outcome, image, announcement, the
+   * attached requests marked as handed to a persist job), then that persist job. If this process
+   * dies between the two, the requests wait in the ledger, marked, and the reconciler hands them over.
+   */
+  private async end(job: Pick<DetectJob, 'workKey' | 'sha256'>, context: JobContext, outcome: WorkOutcome, remember: boolean | number): Promise<void> {
+    await inSpan('end of work', { 'argus.ok': outcome.ok }, async (span) => {
+      const persistId = PersistJobs.newId('end');
+      const handed = await this.store.endWork(job, context.jobId, outcome, remember, persistId, jobEndMessageHead(context.jobId, outcome));
+      if (handed.missing.length > 0) {
+        this.logger.error({ msg: 'request records missing (expired?); their rows cannot be written', workKey: job.workKey, requestIds: handed.missing });
+      }
+      span.setAttribute('argus.requests', handed.records.length);
+      await this.persist.handOver(persistId, { workKey: job.workKey, jobId: context.jobId, attempts: context.attempt, cached: false, outcome }, handed.records);
+    });
   }
 }
 

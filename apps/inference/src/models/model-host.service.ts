@@ -1,12 +1,11 @@
-import { ArgusStore } from '@argus/broker';
+import { ArgusStore, Batcher } from '@argus/broker';
 import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
 import type { ModelInfo } from '@argus/contracts';
 import { Metrics } from '@argus/observability';
-import { DetectorSession, type ImageSlot, ModelError, scanModelRepository } from '@argus/vision';
+import { DetectorSession, type ImageSlot, ModelError, primaryEntry, scanModelRepository } from '@argus/vision';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Batcher } from '../detect/batcher';
 
 const HEARTBEAT_MS = 5000;
 const HEARTBEAT_TTL_S = 15;
@@ -14,7 +13,7 @@ const HEARTBEAT_TTL_S = 15;
 /** A loaded, warmed model and the batcher in front of it. */
 export interface HostedModel {
   session: DetectorSession;
-  batcher: Batcher<ImageSlot>;
+  batcher: Batcher<ImageSlot, Float32Array>;
   info: ModelInfo;
 }
 
@@ -39,12 +38,14 @@ export class ModelHost implements OnApplicationShutdown {
   /** Loads and warms every model, then publishes them. */
   async load(): Promise<void> {
     const { models: options } = this.config;
-    const entries = (await scanModelRepository(options.repository)).filter(
-      (e) => options.only.length === 0 || options.only.includes(e.name),
+    const models = (await scanModelRepository(options.repository)).filter(
+      (m) => options.only.length === 0 || options.only.includes(m.name),
     );
-    const missing = options.only.filter((name) => !entries.some((e) => e.name === name));
+    const missing = options.only.filter((name) => !models.some((m) => m.name === name));
     if (missing.length > 0) throw new Error(`MODELS names ${missing.join(', ')}, not found in ${options.repository}`);
-    if (entries.length === 0) throw new Error(`No models to serve in ${options.repository}`);
+    if (models.length === 0) throw new Error(`No models to serve in ${options.repository}`);
+    // One version per model for now: the one its model.json sends the most traffic to.
+    const entries = models.map(primaryEntry);
 
     for (const entry of entries) {
       const session = await DetectorSession.create(entry, {
@@ -66,7 +67,7 @@ export class ModelHost implements OnApplicationShutdown {
         process.exit(70);
       });
       const info: ModelInfo = { ...session.info(), updatedAt: new Date().toISOString() };
-      const batcher = new Batcher<ImageSlot>((slots) => session.runSlots(slots), { maxBatchSize: session.maxBatchSize, maxWaitMs: options.batchMaxWaitMs, runsInFlight: session.modelThreads }, (size) =>
+      const batcher = new Batcher<ImageSlot, Float32Array>((slots) => session.runSlots(slots), { maxBatchSize: session.maxBatchSize, maxWaitMs: options.batchMaxWaitMs, runsInFlight: session.modelThreads }, (size) =>
         this.metrics.batchSize.observe({ model: entry.name }, size),
       );
       this.models.set(entry.name, { session, batcher, info });

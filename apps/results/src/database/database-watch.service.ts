@@ -14,6 +14,7 @@ export class DatabaseWatch implements OnModuleInit, OnApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
   private healthy = true;
   private pending = 0;
+  private readonly listeners = new Set<(up: boolean) => void>();
 
   constructor(private readonly dataSource: DataSource) {}
 
@@ -25,6 +26,12 @@ export class DatabaseWatch implements OnModuleInit, OnApplicationShutdown {
   /** Whether the last probe reached the database. */
   get up(): boolean {
     return this.healthy;
+  }
+
+  /** Calls `listener` whenever the database goes away or comes back; returns the unsubscribe. */
+  onChange(listener: (up: boolean) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Database reachability and migration state, for readiness. */
@@ -52,6 +59,7 @@ export class DatabaseWatch implements OnModuleInit, OnApplicationShutdown {
     this.healthy = ok;
     if (!ok) this.logger.warn({ msg: 'database unreachable; results wait in Redis until it is back' });
     else this.logger.log({ msg: 'database is back; persisting results again' });
+    for (const listener of this.listeners) listener(ok);
   }
 
   onApplicationShutdown(): void {

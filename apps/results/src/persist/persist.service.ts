@@ -1,41 +1,79 @@
-import type { ResultsEntry } from '@argus/broker';
-import type { RequestRecord, ResultJob } from '@argus/contracts';
+import { ArgusStore, Batcher } from '@argus/broker';
+import type { PersistJob } from '@argus/contracts';
 import { Metrics, withCorrelation } from '@argus/observability';
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { DetectionEntity } from '../database/detection.entity';
-import { type DetectionRow, type RowOutcome, toRow } from './rows';
+import { isDatabaseOutage } from '../database/outage';
+import { type DetectionRow, toRow } from './rows';
 
 /** Rows per INSERT: far below Postgres's 65535 parameters at ~25 columns a row. */
 const ROWS_PER_INSERT = 500;
+/** Persist jobs written by one batch at most. */
+const JOBS_PER_BATCH = 500;
+
+/** How one persist job of a batch fared: rows new, or the error that stopped it alone. */
+export type PersistOutcome = { ok: true; inserted: number } | { ok: false; error: unknown };
 
 /**
- * Turns results messages into rows, one per request, idempotently: a redelivered message finds
- * its rows already there (primary key = request id) and inserts nothing. A batch of messages is
- * one INSERT, so a busy stream costs Postgres one statement per batch, not per image.
+ * Turns persist jobs into rows, one per request, idempotently: a job delivered twice finds its
+ * rows already there (primary key = request id) and inserts nothing. Jobs are batched the way
+ * images are before the model: while one INSERT runs, the jobs that arrive wait, and go together
+ * as the next one, so a busy queue costs Postgres one statement per batch, not per image, and a
+ * lone job is written at once. After the rows commit, the requests leave the ledger of unpersisted
+ * requests and their Redis records are shortened.
  */
 @Injectable()
 export class PersistService {
   private readonly logger = new Logger(PersistService.name);
+  private readonly batcher: Batcher<PersistJob, PersistOutcome>;
 
   constructor(
     private readonly dataSource: DataSource,
+    private readonly store: ArgusStore,
     private readonly metrics: Metrics,
-  ) {}
+  ) {
+    this.batcher = new Batcher<PersistJob, PersistOutcome>((jobs) => this.writeBatch(jobs), { maxBatchSize: JOBS_PER_BATCH, maxWaitMs: 0 }, (size) =>
+      this.metrics.batchSize.observe({ model: 'results' }, size),
+    );
+  }
 
-  /** Persists the rows of a batch of results messages; returns how many rows were new. */
-  async persist(entries: readonly ResultsEntry[]): Promise<number> {
-    const started = performance.now();
-    const rows = new Map<string, { record: RequestRecord; outcome: RowOutcome; row: DetectionRow }>();
-    for (const entry of entries) {
-      for (const record of entry.records) {
-        const outcome = rowOutcome(entry.message, record);
-        rows.set(record.id, { record, outcome, row: toRow(record, outcome) });
-      }
-      if (entry.missing.length > 0) {
-        this.logger.error({ msg: 'request records missing (expired?); their rows cannot be written', workKey: entry.message.workKey, requestIds: entry.missing });
+  /** Persists one job's rows (in a batch with whatever else is waiting); resolves with how many were new. */
+  async persist(job: PersistJob): Promise<number> {
+    const { output } = await this.batcher.submit(job);
+    if (!output.ok) throw output.error;
+    return output.inserted;
+  }
+
+  /**
+   * One batch: a single INSERT for all; if it fails for a reason other than Postgres being away,
+   * each job alone, so one bad job cannot hold the others back. An outage fails them all (they
+   * are retried later without spending an attempt).
+   */
+  private async writeBatch(jobs: PersistJob[]): Promise<PersistOutcome[]> {
+    try {
+      const inserted = await this.write(jobs);
+      return jobs.map((job) => ({ ok: true, inserted: job.records.filter((r) => inserted.has(r.id)).length }));
+    } catch (error) {
+      if (jobs.length === 1 || isOutage(error)) return jobs.map(() => ({ ok: false, error }));
+      this.logger.warn({ msg: 'a batch of persist jobs failed; writing them one by one', jobs: jobs.length, error: error instanceof Error ? error.message : String(error) });
+    }
+    const outcomes: PersistOutcome[] = [];
+    for (const job of jobs) {
+      try {
+        outcomes.push({ ok: true, inserted: (await this.write([job])).size });
+      } catch (error) {
+        outcomes.push({ ok: false, error });
       }
     }
+    return outcomes;
+  }
+
+  /** Writes the rows of some jobs; returns the ids of the rows that were new. */
+  private async write(jobs: readonly PersistJob[]): Promise<Set<string>> {
+    const started = performance.now();
+    const rows = new Map<string, { job: PersistJob; row: DetectionRow }>();
+    for (const job of jobs) for (const record of job.records) rows.set(record.id, { job, row: toRow(record, job.end) });
     const all = [...rows.values()];
     const inserted = new Set<string>();
     for (let i = 0; i < all.length; i += ROWS_PER_INSERT) {
@@ -48,41 +86,32 @@ export class PersistService {
         .orIgnore()
         .returning(['id'])
         .execute();
-      // ON CONFLICT DO NOTHING returns only the rows it inserted: a redelivered message adds none.
+      // ON CONFLICT DO NOTHING returns only the rows it inserted: a job delivered twice adds none.
       for (const { id } of (result.raw ?? []) as { id: string }[]) inserted.add(id);
     }
+    // The rows are in Postgres: the requests leave the ledger, and their records go soon. If Redis
+    // does not answer now, the rows stay written and the job done: the reconciler finds the
+    // requests in the ledger later, hands them over again (a no-op insert) and settles them then.
+    await this.store.settle([...rows.keys()]).catch((error: unknown) =>
+      this.logger.warn({ msg: 'rows written; the ledger will be settled by the reconciler (Redis did not answer)', requests: rows.size, error: error instanceof Error ? error.message : String(error) }),
+    );
     const ms = performance.now() - started;
     const now = Date.now();
-    for (const { record, outcome } of all) {
-      if (!inserted.has(record.id)) continue;
-      const model = outcome.result?.model ?? record.model;
-      this.metrics.observeStage('persist', ms, model.name, model.version);
+    for (const { job, row } of all) {
+      if (!inserted.has(row.id)) continue;
+      this.metrics.observeStage('persist', ms, row.modelName, row.modelVersion);
       // End to end: from the gateway accepting the request to its row in Postgres (cache hits
       // are measured at the gateway as stage cache_hit).
-      if (!outcome.cached) this.metrics.observeStage('end_to_end', now - Date.parse(record.createdAt), model.name, model.version);
-      withCorrelation(record.correlationId, () =>
-        this.logger.log({ msg: 'row persisted', requestId: record.id, jobId: outcome.jobId, status: outcome.error ? 'failed' : 'completed', code: outcome.error?.code, cached: outcome.cached }),
+      if (!row.cached) this.metrics.observeStage('end_to_end', now - row.createdAt.getTime(), row.modelName, row.modelVersion);
+      withCorrelation(row.correlationId ?? '', () =>
+        this.logger.log({ msg: 'row persisted', requestId: row.id, jobId: job.end.jobId, status: row.status, code: row.errorCode ?? undefined, cached: row.cached }),
       );
     }
-    return inserted.size;
+    return inserted;
   }
 }
 
-/** How a message's work ended, as a request's row records it. */
-function rowOutcome(message: ResultJob, record: RequestRecord): RowOutcome {
-  switch (message.kind) {
-    case 'completed':
-      return { jobId: message.jobId, result: message.result, cached: false, attempts: message.attempts, endedAt: message.result.finishedAt };
-    case 'failed':
-      return { jobId: message.jobId, error: message.error, cached: false, attempts: message.attempts, endedAt: message.failedAt };
-    case 'cached':
-      return {
-        jobId: null,
-        ...(message.result ? { result: message.result } : {}),
-        ...(message.error ? { error: message.error } : {}),
-        cached: true,
-        attempts: 0,
-        endedAt: record.createdAt,
-      };
-  }
+/** Whether a failure means Postgres is away (worth waiting for), not that the rows are at fault. */
+export function isOutage(error: unknown): boolean {
+  return isDatabaseOutage(error instanceof Error ? error.message : String(error));
 }

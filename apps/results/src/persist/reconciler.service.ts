@@ -1,81 +1,102 @@
-import { ArgusStore, DETECT_QUEUE, type DetectQueue } from '@argus/broker';
-import { decodeFailure, DetectJobSchema } from '@argus/contracts';
-import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { ArgusStore, DetectJobs, PersistJobs, type StoredRequest } from '@argus/broker';
+import { failed, type WorkEnd, type WorkOutcome } from '@argus/contracts';
+import { Injectable, Logger } from '@nestjs/common';
 
-const EVERY_MS = 5000;
-const BATCH = 500;
+/** Ledger entries looked at per pass. */
+const PER_PASS = 500;
+
+/** What the reconciler did for one request. */
+export type Reconciled = 'waiting' | 'handed-over' | 're-queued' | 'forgotten';
 
 /**
- * The safety net that makes "nothing accepted is lost" hold when a worker cannot speak for
- * itself. A detection job can fail without its worker's code running (it stalled more often than
- * BullMQ allows: a worker crashing on it again and again); its requests still need a `failed` row.
- * Ending the work again for every failed job also persists a request that joined a failing job
- * after its worker had ended the work (a missed deadline stores no outcome to stop it joining).
+ * The safety net under "every accepted request ends once in Postgres". Admission enters each
+ * request in a ledger that persisting removes it from; the reconciler looks at the entries older
+ * than RECONCILE_AFTER_SECONDS and finishes what a crash or an outage left half done:
+ * - work still queued or running: nothing to do, look again later;
+ * - handed to a persist job that still exists: it is on its way (Postgres may be away);
+ * - the work has an outcome (stored, or in the job's failure) but the request never reached a
+ *   persist job (a gateway died after answering a cache hit; a worker died between the end of work
+ *   and adding the persist job; a job failed without its worker's code running): hand it over;
+ * - no job and no outcome (a gateway died between recording it and adding the job): attach it to
+ *   its work again and add the job;
+ * - its record expired: nothing can be persisted; say so and drop it.
+ * Every action is safe to repeat: rows are keyed by request id, jobs by request id and work key.
  */
 @Injectable()
-export class Reconciler implements OnModuleInit, OnApplicationShutdown {
+export class Reconciler {
   private readonly logger = new Logger(Reconciler.name);
-  private timer: NodeJS.Timeout | undefined;
-  private running = false;
 
   constructor(
-    @Inject(DETECT_QUEUE) private readonly detect: DetectQueue,
     private readonly store: ArgusStore,
+    private readonly jobs: DetectJobs,
+    private readonly persist: PersistJobs,
   ) {}
 
-  onModuleInit(): void {
-    this.timer = setInterval(() => void this.tick(), EVERY_MS);
-    this.timer.unref();
-  }
-
-  /** One pass; safe to run repeatedly (ending work twice hands over nothing the second time). */
-  async tick(): Promise<{ failedDetections: number }> {
-    if (this.running) return { failedDetections: 0 };
-    this.running = true;
-    try {
-      return { failedDetections: await this.reportFailedDetections() };
-    } catch (error) {
-      this.logger.warn({ msg: 'reconcile pass failed', error: error instanceof Error ? error.message : String(error) });
-      return { failedDetections: 0 };
-    } finally {
-      this.running = false;
+  /** One pass over the ledger entries that are due; returns what was done for each. */
+  async pass(now = Date.now()): Promise<Map<string, Reconciled>> {
+    const done = new Map<string, Reconciled>();
+    const due = await this.store.dueUnpersisted(now, PER_PASS);
+    const later = now + this.store.retention.reconcileAfterSeconds * 1000;
+    for (const id of due) {
+      const action = await this.reconcile(id);
+      done.set(id, action);
+      if (action === 'forgotten') await this.store.forget(id);
+      else await this.store.postpone([id], later);
     }
+    const acted = [...done.values()].filter((a) => a !== 'waiting').length;
+    if (acted > 0) this.logger.warn({ msg: 'reconciled requests a failure left unfinished', looked: due.length, acted, actions: summary(done) });
+    return done;
   }
 
-  private async reportFailedDetections(): Promise<number> {
-    const redis = this.store.redis;
-    const cursorKey = `${this.store.keys.prefix}:reconcile:detect-failed`;
-    const since = Number((await redis.get(cursorKey)) ?? '0');
-    const failedSet = this.detect.keys['failed'];
-    if (!failedSet) return 0;
-    const entries = await redis.zrangebyscore(failedSet, `(${since}`, '+inf', 'WITHSCORES', 'LIMIT', 0, BATCH);
-    let count = 0;
-    let last = since;
-    for (let i = 0; i < entries.length; i += 2) {
-      const jobId = entries[i];
-      const score = Number(entries[i + 1]);
-      if (!jobId) continue;
-      const job = await this.detect.getJob(jobId);
-      const data = DetectJobSchema.safeParse(job?.data);
-      if (job && data.success) {
-        // The worker ends the work itself when its code ran: then nobody is attached any more
-        // and this hands over nothing. The outcome is left as the worker stored it (or not).
-        const handed = await this.store.endWork(
-          data.data,
-          jobId,
-          { jobId, attempts: job.attemptsMade, outcome: { ok: false, error: decodeFailure(job.failedReason) }, failedAt: new Date(job.finishedOn ?? Date.now()).toISOString() },
-          false,
-        );
-        if (handed > 0) this.logger.warn({ msg: 'persisted requests of a failed job its worker did not end', jobId, requests: handed });
-        count += 1;
+  private async reconcile(id: string): Promise<Reconciled> {
+    const stored = await this.store.getRequest(id);
+    if (!stored) {
+      this.logger.error({ msg: 'an accepted request lost its record before it was persisted (REQUEST_TTL_SECONDS too short?); no row can be written', requestId: id });
+      return 'forgotten';
+    }
+    if (stored.handed && (await this.persist.pending(stored.handed))) return 'waiting';
+    const { record } = stored;
+    const outcome = await this.store.getOutcome(record.workKey);
+    if (stored.cached && outcome) return this.handOver(stored, { workKey: record.workKey, jobId: null, attempts: 0, cached: true, outcome });
+    const jobId = stored.jobId ?? record.id;
+    const job = await this.jobs.state(record.model.name, jobId);
+    switch (job.state) {
+      case 'queued':
+      case 'active':
+        return 'waiting';
+      case 'failed':
+        return this.handOver(stored, { workKey: record.workKey, jobId, attempts: job.attempts, cached: false, outcome: outcome ?? failed(job.error, new Date(job.finishedAt)) });
+      case 'completed': {
+        const ended: WorkOutcome | null = outcome ?? (job.result ? { ok: true, result: job.result } : null);
+        if (ended) return this.handOver(stored, { workKey: record.workKey, jobId, attempts: 1, cached: false, outcome: ended });
+        return this.requeue(stored);
       }
-      last = Math.max(last, score);
+      case 'missing':
+        if (outcome) return this.handOver(stored, { workKey: record.workKey, jobId, attempts: 0, cached: false, outcome });
+        return this.requeue(stored);
     }
-    if (last > since) await redis.set(cursorKey, String(last));
-    return count;
   }
 
-  onApplicationShutdown(): void {
-    if (this.timer) clearInterval(this.timer);
+  private async handOver(stored: StoredRequest, end: WorkEnd): Promise<Reconciled> {
+    await this.persist.handOver(PersistJobs.newId('fix'), end, [stored.record]);
+    this.logger.warn({ msg: 'handed over a request its work ended without persisting', requestId: stored.record.id, jobId: end.jobId, ok: end.outcome.ok });
+    return 'handed-over';
   }
+
+  /** No job and no outcome: the request goes back on its work, and the job is added (or joined). */
+  private async requeue(stored: StoredRequest): Promise<Reconciled> {
+    const { record } = stored;
+    await this.store.reattach(record);
+    const { jobId, joined } = await this.jobs.enqueue({ record });
+    if (joined) await this.store.setRequestJob(record.id, jobId);
+    this.logger.warn({ msg: 'added the job of a request recorded without one', requestId: record.id, jobId, joined });
+    return 're-queued';
+  }
+}
+
+/** How many requests of a pass got each action. */
+export function summary(done: ReadonlyMap<string, Reconciled>): Partial<Record<Reconciled, number>> {
+  const counts: Partial<Record<Reconciled, number>> = {};
+  for (const action of done.values()) counts[action] = (counts[action] ?? 0) + 1;
+  return counts;
 }

@@ -1,4 +1,4 @@
-import type { InferenceResult, RequestRecord } from '@argus/contracts';
+import type { InferenceResult, RequestRecord, WorkEnd } from '@argus/contracts';
 import { toRow } from './rows';
 
 const record: RequestRecord = {
@@ -25,22 +25,24 @@ const result: InferenceResult = {
   finishedAt: '2026-11-22T10:00:00.050Z',
 };
 
+const end = (outcome: WorkEnd['outcome'], cached = false): WorkEnd => ({ workKey: record.workKey, jobId: cached ? null : 'job', attempts: cached ? 0 : 1, cached, outcome });
+
 describe(toRow.name, () => {
   it('builds a completed row with the request total measured from its own arrival', () => {
-    const row = toRow(record, { jobId: 'job', result, cached: false, attempts: 1, endedAt: result.finishedAt });
+    const row = toRow(record, end({ ok: true, result }));
     expect(row).toMatchObject({ id: record.id, status: 'completed', priority: 'high', detectionCount: 1, cached: false, errorCode: null, provider: 'cpu' });
     expect(row.timings).toEqual({ queueWait: 3, inference: 6, total: 50 });
     expect(row.params.classLabels).toEqual(['bus']);
   });
 
   it('builds a failed row with the error and no detections', () => {
-    const row = toRow(record, { jobId: 'job', error: { code: 'corrupt_image', message: 'bad' }, cached: false, attempts: 1, endedAt: '2026-11-22T10:00:01.000Z' });
+    const row = toRow(record, end({ ok: false, error: { code: 'corrupt_image', message: 'bad' }, failedAt: '2026-11-22T10:00:01.000Z' }));
     expect(row).toMatchObject({ status: 'failed', errorCode: 'corrupt_image', errorMessage: 'bad', detections: [], detectionCount: 0 });
     expect(row.completedAt.toISOString()).toBe('2026-11-22T10:00:01.000Z');
   });
 
   it('marks a cache hit, which ran no stage of its own', () => {
-    const row = toRow(record, { jobId: null, result, cached: true, attempts: 0, endedAt: record.createdAt });
+    const row = toRow(record, end({ ok: true, result }, true));
     expect(row).toMatchObject({ cached: true, jobId: null, timings: {} });
     expect(row.completedAt.toISOString()).toBe(record.createdAt);
   });

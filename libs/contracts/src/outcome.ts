@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { InferenceResultSchema } from './detection';
+import { ErrorInfoSchema, type ErrorInfo } from './errors';
+import { RequestRecordSchema } from './requests';
+
+/**
+ * How a piece of work ended: its result, or its failure. The one shape for it: stored as the
+ * work's outcome (the result cache), carried to apps/results in a persist job, announced to
+ * waiting gateways, and turned into the client's view and the row.
+ */
+export const WorkOutcomeSchema = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), result: InferenceResultSchema }),
+  z.object({ ok: z.literal(false), error: ErrorInfoSchema, failedAt: z.string() }),
+]);
+export type WorkOutcome = z.infer<typeof WorkOutcomeSchema>;
+
+/** A failure outcome, now. */
+export function failed(error: ErrorInfo, at = new Date()): WorkOutcome {
+  return { ok: false, error, failedAt: at.toISOString() };
+}
+
+/** When the work ended (a result's finish, a failure's time). */
+export function endedAt(outcome: WorkOutcome): string {
+  return outcome.ok ? outcome.result.finishedAt : outcome.failedAt;
+}
+
+/**
+ * How a request got its outcome: from a job (which one, after how many attempts), or from the
+ * cache at admission (no job ran for it).
+ */
+export const WorkEndSchema = z.object({
+  workKey: z.string(),
+  /** The job that ended the work; null for a cache hit. */
+  jobId: z.string().nullable(),
+  /** Attempts the job made (0 for a cache hit). */
+  attempts: z.number().int().nonnegative(),
+  cached: z.boolean(),
+  outcome: WorkOutcomeSchema,
+});
+export type WorkEnd = z.infer<typeof WorkEndSchema>;
+
+/** A persist job (queue `results`): requests whose work ended, and how. Idempotent by request id. */
+export const PersistJobSchema = z.object({
+  end: WorkEndSchema,
+  records: z.array(RequestRecordSchema).min(1),
+});
+export type PersistJob = z.infer<typeof PersistJobSchema>;
+
+/**
+ * A final failure as BullMQ's `failedReason` (a string): JSON of {@link ErrorInfo}, so whoever
+ * reads the failed job (status reads, the reconciler) gets the code back.
+ */
+export function encodeFailure(info: ErrorInfo): string {
+  return JSON.stringify(info);
+}
+
+/** Reads a BullMQ `failedReason`; anything that is not an encoded failure becomes internal_error. */
+export function decodeFailure(reason: string | undefined | null): ErrorInfo {
+  if (reason) {
+    try {
+      const parsed = ErrorInfoSchema.safeParse(JSON.parse(reason));
+      if (parsed.success) return parsed.data;
+    } catch {
+      // not JSON: a BullMQ-level reason such as a stalled job
+    }
+  }
+  return { code: 'internal_error', message: reason || 'unknown failure' };
+}
