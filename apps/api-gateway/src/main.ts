@@ -28,6 +28,8 @@ async function bootstrap(): Promise<void> {
   // process.exit after the hooks (not a re-raised signal): pino flushes its last lines on exit.
   app.enableShutdownHooks(undefined, { useProcessExit: true });
   app.disable('x-powered-by');
+  // Which X-Forwarded-For hops to believe (TRUST_PROXY): req.ip is then the client's address.
+  app.set('trust proxy', config.gateway.trustProxy);
   // Order matters: metrics see every request; a draining gateway refuses before doing any work;
   // OPTIONS ends before authentication; strangers are refused (401) before their body is read;
   // Redis down means 503 at once; only then is a body read, with its route's own limit.

@@ -72,3 +72,11 @@ describe('tracing and build info', () => {
     expect(buildConfig({}).build).toEqual({ version: pkg.version, commit: 'unknown' });
   });
 });
+
+describe('TRUST_PROXY', () => {
+  it('takes none by default, a hop count, or a list of proxies', () => {
+    expect(buildConfig({}).gateway.trustProxy).toBe(false);
+    expect(buildConfig({ TRUST_PROXY: '1' }).gateway.trustProxy).toBe(1);
+    expect(buildConfig({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.7' }).gateway.trustProxy).toEqual(['10.0.0.0/8', '192.168.1.7']);
+  });
+});

@@ -89,7 +89,7 @@ export function buildConfig(env: Record<string, string | undefined>) {
       idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
       reconcileAfterSeconds: e.RECONCILE_AFTER_SECONDS,
     },
-    gateway: { host: e.GATEWAY_HOST, port: e.GATEWAY_PORT, metrics: { host: e.GATEWAY_METRICS_HOST, port: e.GATEWAY_METRICS_PORT } },
+    gateway: { host: e.GATEWAY_HOST, port: e.GATEWAY_PORT, trustProxy: trustProxy(e.TRUST_PROXY), metrics: { host: e.GATEWAY_METRICS_HOST, port: e.GATEWAY_METRICS_PORT } },
     inference: { host: e.INFERENCE_HOST, port: e.INFERENCE_PORT },
     results: {
       host: e.RESULTS_HOST,
@@ -120,6 +120,17 @@ export function buildConfig(env: Record<string, string | undefined>) {
 }
 
 export type ArgusConfig = ReturnType<typeof buildConfig>;
+
+/** TRUST_PROXY as Express takes it: false, a hop count, or a list of proxy addresses/CIDRs. */
+export function trustProxy(value: string): boolean | number | string[] {
+  const v = value.trim();
+  if (v === '' || v === 'false') return false;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
 
 /** The names of every variable the schema knows (for checking deployment files). */
 export function knownEnvVars(): string[] {

@@ -155,6 +155,13 @@ export const envSchema = z.object({
 
   GATEWAY_HOST: z.string().default('0.0.0.0'),
   GATEWAY_PORT: int(3000),
+  /**
+   * Which proxies in front of the gateway to believe about the client's address (X-Forwarded-For),
+   * as Express's `trust proxy`: `false` (none: the peer is the client), a hop count (`1`: one load
+   * balancer), or comma-separated addresses/CIDRs of the proxies. Per-address limits (the admin
+   * sign-in lockout) count the address this yields.
+   */
+  TRUST_PROXY: z.string().default('false'),
   /** The gateway's operations port: /metrics and detailed health, kept off the public API port. */
   GATEWAY_METRICS_HOST: z.string().default('0.0.0.0'),
   GATEWAY_METRICS_PORT: int(3004),
