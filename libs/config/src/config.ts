@@ -94,6 +94,16 @@ export function buildConfig(env: Record<string, string | undefined>) {
     admin: e.ADMIN_USER && e.ADMIN_PASSWORD ? { user: e.ADMIN_USER, password: e.ADMIN_PASSWORD } : null,
     graphql: { maxDepth: e.GRAPHQL_MAX_DEPTH, maxCost: e.GRAPHQL_MAX_COST },
     events: { heartbeatMs: e.EVENTS_HEARTBEAT_MS },
+    urlFetch: { allow: e.URL_FETCH_ALLOW, timeoutMs: e.URL_FETCH_TIMEOUT_MS },
+    batches: { maxImages: e.BATCH_MAX_IMAGES, maxBytes: e.BATCH_MAX_BYTES },
+    webhooks: {
+      secret: e.WEBHOOK_SECRET,
+      encryptionSecret: e.WEBHOOK_ENCRYPTION_SECRET,
+      attempts: e.WEBHOOK_ATTEMPTS,
+      backoffMs: e.WEBHOOK_BACKOFF_MS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+    },
+    resultsRetentionDays: e.RESULTS_RETENTION_DAYS,
   });
 }
 

@@ -40,7 +40,9 @@ export function toApiError(exception: unknown): ApiError {
   // multer (multipart uploads)
   if (typeof e.code === 'string' && e.code.startsWith('LIMIT_')) {
     if (e.code === 'LIMIT_FILE_SIZE') return new ApiError('payload_too_large', 'The image is larger than the limit (MAX_IMAGE_BYTES)');
-    if (e.code === 'LIMIT_UNEXPECTED_FILE') return new ApiError('validation_failed', `Unexpected file field "${e.field ?? ''}": send the image in the field "image"`);
+    if (e.code === 'LIMIT_FILE_COUNT') return new ApiError('payload_too_large', 'Too many files in one request: a detection takes one image, a batch at most BATCH_MAX_IMAGES');
+    if (e.code === 'LIMIT_FIELD_COUNT' || e.code === 'LIMIT_PART_COUNT') return new ApiError('payload_too_large', 'Too many fields in one request: a batch takes at most BATCH_MAX_IMAGES images');
+    if (e.code === 'LIMIT_UNEXPECTED_FILE') return new ApiError('validation_failed', `Unexpected file field "${e.field ?? ''}": send a detection's image in the field "image", a batch's in fields "images"`);
     return new ApiError('validation_failed', `The multipart form exceeds a limit (${e.code})`);
   }
   if (exception instanceof HttpException) {

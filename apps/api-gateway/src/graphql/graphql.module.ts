@@ -24,8 +24,10 @@ import { costLimitRule, depthLimitRule } from './limits';
 import { correlationIdFrom } from '@argus/observability';
 import type { ArgusRequestContext } from '../http/request-context';
 import { AccessModule } from '../access/access.module';
+import { BatchesModule } from '../batches/batches.module';
 import { DetectionsModule } from '../detections/detections.module';
 import { ModelsModule } from '../models/models.module';
+import { BatchesResolver } from './batches.resolver';
 import { DetectionsResolver, type GraphqlContext, MAX_PAGE } from './detections.resolver';
 import { ModelsResolver } from './models.resolver';
 import { GraphqlWsAuth } from './ws-auth.service';
@@ -55,7 +57,13 @@ async function authorizeConnection(moduleRef: ModuleRef, ctx: WsContext): Promis
     const grant = await moduleRef.get(GraphqlWsAuth, { strict: false }).allows(wsApiKey(ctx));
     if (!grant) return false;
     // The socket's caller, for the resolvers' read scope (there is no Express request here).
-    (ctx.extra as WsExtra).argus = { correlationId: correlationIdFrom(undefined), clientId: grant.clientId, priorities: grant.priorities, admin: grant.scopes.includes('admin') };
+    (ctx.extra as WsExtra).argus = {
+      correlationId: correlationIdFrom(undefined),
+      clientId: grant.clientId,
+      priorities: grant.priorities,
+      admin: grant.scopes.includes('admin'),
+      webhooks: grant.webhooks,
+    };
     return true;
   } catch (error) {
     logger.warn({ msg: 'graphql-ws connection refused: the key could not be checked', error: error instanceof Error ? error.message : String(error) });
@@ -131,6 +139,7 @@ function formatWithLog(formatted: GraphQLFormattedError, error: unknown): GraphQ
   imports: [
     AccessModule,
     DetectionsModule,
+    BatchesModule,
     ModelsModule,
     GraphQLModule.forRootAsync<ApolloDriverConfig>({
       driver: ApolloDriver,
@@ -161,7 +170,7 @@ function formatWithLog(formatted: GraphQLFormattedError, error: unknown): GraphQ
       },
     }),
   ],
-  providers: [GraphqlMultipartMiddleware, DetectionsResolver, ModelsResolver, GraphqlWsAuth],
+  providers: [GraphqlMultipartMiddleware, DetectionsResolver, BatchesResolver, ModelsResolver, GraphqlWsAuth],
 })
 export class GraphqlApiModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

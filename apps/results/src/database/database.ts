@@ -5,10 +5,12 @@ import { DetectionEntity } from './detection.entity';
 import { CreateDetections1732250000000 } from './migrations/1732250000000-create-detections';
 import { CreateApiKeys1733500000000 } from './migrations/1733500000000-create-api-keys';
 import { ScopesAndOwnerIndex1764720000000 } from './migrations/1764720000000-scopes-and-owner-index';
+import { BatchesCancelWebhooks1765300000000 } from './migrations/1765300000000-batches-cancel-webhooks';
+import { BatchEntity } from './batch.entity';
 import { ApiKeyEntity } from '../keys/api-key.entity';
 
 /** Every migration, in order. Adding one here is all it takes; they run at start. */
-export const MIGRATIONS = [CreateDetections1732250000000, CreateApiKeys1733500000000, ScopesAndOwnerIndex1764720000000];
+export const MIGRATIONS = [CreateDetections1732250000000, CreateApiKeys1733500000000, ScopesAndOwnerIndex1764720000000, BatchesCancelWebhooks1765300000000];
 
 /** The TypeORM data source of apps/results (the only app that talks to Postgres). */
 export function createDataSource(config: ArgusConfig): DataSource {
@@ -18,7 +20,7 @@ export function createDataSource(config: ArgusConfig): DataSource {
     url,
     schema,
     applicationName: 'argus-results',
-    entities: [DetectionEntity, ApiKeyEntity],
+    entities: [DetectionEntity, BatchEntity, ApiKeyEntity],
     migrations: MIGRATIONS,
     migrationsTableName: 'argus_migrations',
     synchronize: false,
