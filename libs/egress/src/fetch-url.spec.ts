@@ -1,31 +1,20 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { localHttpServer, type LocalHttpServer } from '@argus/testing';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AddressPolicy } from './address-policy';
 import { checkUrl, EgressError, fetchUrl, parseHttpUrl, type Resolver } from './fetch-url';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-/** A server on 127.0.0.1 answering each path with its handler. */
-async function serve(routes: Record<string, Handler>): Promise<{ base: string; port: number; hits: string[]; close: () => Promise<void> }> {
+/** A server on 127.0.0.1 answering each path with its handler, noting the paths asked for. */
+async function serve(routes: Record<string, Handler>): Promise<LocalHttpServer & { hits: string[] }> {
   const hits: string[] = [];
-  const server: Server = createServer((req, res) => {
+  const server = await localHttpServer((req, res) => {
     hits.push(req.url ?? '');
     const handler = routes[req.url ?? ''];
     if (handler) handler(req, res);
     else res.writeHead(404).end('no');
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    base: `http://127.0.0.1:${port}`,
-    port,
-    hits,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...server, hits };
 }
 
 async function failure(work: Promise<unknown>): Promise<EgressError> {

@@ -25,6 +25,8 @@ describe(toApiError.name, () => {
   it('maps Nest HTTP exceptions to our codes', () => {
     expect(toApiError(new NotFoundException('Cannot GET /nope')).code).toBe('not_found');
     expect(toApiError(new HttpException('bad', 400)).status).toBe(400);
+    // What Nest's multer interceptor makes of a batch with too many files.
+    expect(toApiError(new HttpException('Too many files', 400))).toMatchObject({ status: 413, code: 'payload_too_large' });
   });
 
   it('answers a full Redis (OOM under noeviction) with 503 overloaded and Retry-After, never a 500', () => {

@@ -50,6 +50,10 @@ export function toApiError(exception: unknown): ApiError {
     const response = exception.getResponse() as { message?: unknown } | string;
     const message = typeof response === 'string' ? response : Array.isArray(response.message) ? response.message.join('; ') : String(response.message ?? exception.message);
     if (status === 404) return new ApiError('not_found', message);
+    // Nest's multer interceptors turn multer's count limits into a 400 with multer's text.
+    if (status === 400 && /^Too many (files|fields|parts)$/.test(message)) {
+      return new ApiError('payload_too_large', `${message} in one request: a detection takes one image, a batch at most BATCH_MAX_IMAGES`);
+    }
     if (status === 413) return new ApiError('payload_too_large', message);
     if (status === 401) return new ApiError('unauthorized', message);
     if (status === 403) return new ApiError('forbidden', message);
