@@ -99,6 +99,15 @@ describe('image URLs and webhooks: outbound requests under the address policy (r
     // Through a redirect: the same bytes, answered from the cache.
     const moved = await submit({ url: `${local.base}/moved-bus.jpg`, wait: '30000' });
     expect(moved).toMatchObject({ status: 200, body: { status: 'completed', cached: true } });
+    // As JSON, options as JSON values.
+    const json = await fetch(`${stack.baseUrl}/v1/detections`, {
+      method: 'POST',
+      headers: { 'x-api-key': stack.apiKey, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: `${local.base}/bus.jpg`, wait: 30000, classes: ['person'], agnostic: false }),
+    });
+    const viewed = (await json.json()) as { status: string; detections: unknown; params: { classes: string[] } };
+    expect({ status: json.status, params: viewed.params.classes }).toEqual({ status: 200, params: ['person'] });
+    expect(Object.keys(labelCounts(viewed.detections, 0.25))).toEqual(['person']);
   });
 
   it('refuses loopback, private and metadata addresses not in URL_FETCH_ALLOW with 403 url_not_allowed, without connecting', async () => {

@@ -1,5 +1,5 @@
 import { BATCH_RESULT_FORMATS, type BatchItemResult, type BatchResultFormat } from '@argus/contracts';
-import { Body, Controller, Get, Headers, Logger, Param, Post, Query, Req, Res, UploadedFiles, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Get, Headers, Logger, Param, Post, Query, Req, Res, UploadedFiles, UseFilters, UseInterceptors } from '@nestjs/common';
 import { FilesInterceptor } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 import { sendApiError } from '../access/respond';
@@ -8,6 +8,7 @@ import { submitterOf } from '../detections/detections.service';
 import { parseBatchFields } from '../detections/submit-params';
 import { ApiBatchResults, ApiGetBatch, ApiSubmitBatch, ApiV1 } from '../docs/decorators';
 import { ApiError } from '../errors/api-error';
+import { BatchErrorFilter } from '../errors/error.filter';
 import { contextOf, readScopeOf } from '../http/request-context';
 import { ModelCatalog } from '../models/model-catalog.service';
 import { cocoDocument, CSV_HEADER, csvRows, jsonlLine, RESULT_FORMATS } from './batch-export';
@@ -34,6 +35,7 @@ export function batchSizeGuard(maxBytes: number) {
 
 @ApiV1('batches')
 @Controller('v1/batches')
+@UseFilters(BatchErrorFilter)
 export class BatchesController {
   private readonly logger = new Logger(BatchesController.name);
 

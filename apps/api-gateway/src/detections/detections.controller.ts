@@ -64,7 +64,9 @@ export class DetectionsController {
       throw new ApiError('validation_failed', 'url: give one http or https URL');
     } else if (Buffer.isBuffer(body)) {
       image = { bytes: body };
-    } else if (multipart || json) {
+    } else if (json) {
+      throw new ApiError('missing_image', 'No image: a JSON body names the image by its address, {"url": "https://..."}; send its bytes as multipart/form-data (field "image") or a raw image/* body');
+    } else if (multipart) {
       throw new ApiError('missing_image', 'No image: send the file in the multipart field "image", or its address in the field "url"');
     } else if (!req.headers['content-type']) {
       throw new ApiError('missing_image', 'No image: send multipart/form-data with the file in field "image" (or a URL in field "url"), or a raw image/* body');

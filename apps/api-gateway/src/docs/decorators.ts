@@ -62,8 +62,8 @@ export function ApiSubmitDetection() {
         'Answers 200 with the boxes when the work is done within `wait` ms (or cached), else 202 with the id and a Location to poll or follow ' +
         '(`/v1/detections/{id}/events`). A detection that fails while you wait answers with its error\'s status and the detection (status `failed`).',
     }),
-    // openapi.ts turns the image/* body into binary; the form is SubmitForm.
-    ApiConsumes('multipart/form-data', 'image/*'),
+    // openapi.ts turns the image/* body into binary and the JSON body into SubmitJson; the form is SubmitForm.
+    ApiConsumes('multipart/form-data', 'application/json', 'image/*'),
     ApiBody({ schema: ref('SubmitForm') }),
     ...Object.entries(SUBMIT_OPTIONS).map(([name, schema]) =>
       ApiQuery({ name, required: false, schema, description: `${schema.description ?? name} (query form: with a raw image/* body)` }),

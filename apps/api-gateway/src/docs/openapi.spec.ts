@@ -77,6 +77,7 @@ describe('the OpenAPI document', () => {
     const body = submit.requestBody as { content: Record<string, { schema: unknown }> };
     expect(body.content['multipart/form-data']?.schema).toEqual({ $ref: '#/components/schemas/SubmitForm' });
     expect(Object.keys(body.content).filter((t) => t.startsWith('image/'))).not.toHaveLength(0);
+    expect(body.content['application/json']?.schema).toEqual({ $ref: '#/components/schemas/SubmitJson' });
     const form = document.components?.schemas?.['SubmitForm'] as { properties: Record<string, unknown> };
     expect(Object.keys(form.properties).sort()).toEqual(['image', 'url', ...Object.keys(SubmitFieldsSchema.shape)].sort());
     const query = (submit.parameters ?? []).flatMap((p) => ('in' in p && p.in === 'query' ? [p.name] : []));

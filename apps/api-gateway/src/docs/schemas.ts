@@ -86,6 +86,15 @@ export function openApiSchemas() {
         ...SUBMIT_OPTIONS,
       },
     } satisfies SchemaObject,
+    SubmitJson: {
+      type: 'object',
+      required: ['url'],
+      description: 'A submission by URL as JSON: `url` and the same options (numbers and booleans as JSON values, `classes` as an array or a comma-separated string).',
+      properties: {
+        url: { type: 'string', format: 'uri', description: 'An http(s) URL of the photo, fetched as the form\'s `url`.' },
+        ...SUBMIT_OPTIONS,
+      },
+    } satisfies SchemaObject,
     BatchForm: {
       type: 'object',
       description: 'At least one image: files in `images`, URLs in `url` (both repeatable), at most BATCH_MAX_IMAGES and BATCH_MAX_BYTES in all.',
