@@ -5,6 +5,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { AccessModule } from './access/access.module';
 import { AdminModule } from './admin/admin.module';
+import { BatchesModule } from './batches/batches.module';
 import { DetectionsModule } from './detections/detections.module';
 import { ErrorFilter } from './errors/error.filter';
 import { GraphqlApiModule } from './graphql/graphql.module';
@@ -28,6 +29,7 @@ export class AppModule {
         AccessModule,
         ModelsModule,
         DetectionsModule,
+        BatchesModule,
         GraphqlApiModule,
         AdminModule,
         WebModule,

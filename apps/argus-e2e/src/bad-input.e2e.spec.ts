@@ -57,7 +57,8 @@ describe('bad input: every kind gets its own 4xx and a JSON error, and nothing c
     { name: 'too large (multipart)', send: () => multipart([['image', blob(Buffer.concat([jpeg(), Buffer.alloc(MAX_IMAGE_BYTES)]))]]), status: 413, code: 'payload_too_large' },
     { name: 'too large (raw body)', send: () => raw(Buffer.concat([jpeg(), Buffer.alloc(MAX_IMAGE_BYTES)]), 'image/jpeg'), status: 413, code: 'payload_too_large' },
     { name: 'wrong content type (text/plain)', send: () => raw('just some text', 'text/plain'), status: 415, code: 'unsupported_image_type' },
-    { name: 'wrong content type (JSON)', send: () => raw(JSON.stringify({ image: 'aGVsbG8=' }), 'application/json'), status: 415, code: 'unsupported_image_type' },
+    // JSON names an image by URL only; base64 bytes are GraphQL's.
+    { name: 'image bytes in JSON', send: () => raw(JSON.stringify({ image: 'aGVsbG8=' }), 'application/json'), status: 400, code: 'missing_image' },
     { name: 'no content type, no body', send: () => call(stack, '/v1/detections', { method: 'POST' }), status: 400, code: 'missing_image' },
     {
       name: 'malformed multipart (garbage after the boundary)',

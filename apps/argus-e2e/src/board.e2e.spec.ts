@@ -49,7 +49,7 @@ describe('Bull Board at /admin/queues (real stack)', () => {
     expect((await board(`/${asset ?? ''}`)).status).toBe(401); // the assets are behind the same door
   });
 
-  it("lists every model's detection queue, results and maintenance, with the configured prefix, and the jobs a detection made", async () => {
+  it("lists every model's detection queue, results, maintenance, batches and webhooks, with the configured prefix, and the jobs a detection made", async () => {
     const client = new ArgusClient({ baseUrl: stack.baseUrl, apiKey: stack.apiKey });
     const done = await client.detect(photo('darknet-dog.jpg'), { wait: 20000 });
     await eventually(async () => ((await stack.redis.zscore(`${stack.prefix}:unpersisted`, done.id)) === null ? true : undefined));
@@ -57,7 +57,7 @@ describe('Bull Board at /admin/queues (real stack)', () => {
     expect(res.status).toBe(200);
     const body = (await res.json()) as { queues: BoardQueue[] };
     const byName = new Map(body.queues.map((q) => [q.name, q]));
-    expect([...byName.keys()].sort()).toEqual(['detect.yolov8n-int8', 'detect.yolox-nano', 'maintenance', 'results']);
+    expect([...byName.keys()].sort()).toEqual(['batches', 'detect.yolov8n-int8', 'detect.yolox-nano', 'maintenance', 'results', 'webhooks']);
     expect(byName.get('detect.yolox-nano')).toMatchObject({ displayName: `${stack.prefix}:detect.yolox-nano`, readOnlyMode: false });
     expect(byName.get('detect.yolox-nano')?.jobs.map((j) => j.id)).toContain(done.id);
     expect(byName.get('results')?.counts['completed']).toBeGreaterThanOrEqual(1);

@@ -39,6 +39,33 @@ async function main() {
       () => null,
       (e) => ({ isArgusError: e instanceof ArgusError, name: e.name, code: e.code, status: e.status, correlationId: e.correlationId }),
     )],
+    ['list', async (out) => {
+      const id = out.submit.detection.id;
+      // Rows land a moment after the answers: page through until the first submission is listed.
+      let all = [];
+      for (let i = 0; i < 100 && !all.includes(id); i++) {
+        all = [];
+        for await (const d of argus.list({ limit: 2 })) all.push(d.id);
+        if (!all.includes(id)) await new Promise((r) => setTimeout(r, 100));
+      }
+      const page = await argus.listPage({ limit: 1 });
+      const failed = await argus.listPage({ status: 'failed', since: new Date(Date.now() - 3600000) });
+      return { all, first: page.items.map((d) => d.id), more: page.nextCursor !== null, failed: failed.items.length };
+    }],
+    ['batch', async () => {
+      const batch = await argus.submitBatch([image, new File([image], 'second.jpg')], { priority: 'low', idempotencyKey: 'package-batch-' + Math.random().toString(36).slice(2) });
+      const done = await argus.waitForBatch(batch.id, { pollMs: 200, timeoutMs: 60000 });
+      const lines = [];
+      for await (const r of argus.batchResults(batch.id)) lines.push({ image: r.image, id: r.id, status: r.status, boxes: r.detections.length });
+      const { contentType, body } = await argus.downloadBatchResults(batch.id, { format: 'csv' });
+      const csv = await new Response(body).text();
+      return { items: batch.items.map((i) => i.image), done: { status: done.status, total: done.total, completed: done.completed, failed: done.failed }, lines, contentType, csvHeader: csv.slice(0, csv.indexOf(String.fromCharCode(13))) };
+    }],
+    ['delete', async (out) => {
+      const erased = await argus.delete(out.submit.detection.id);
+      const after = await argus.get(out.submit.detection.id).then(() => 'still there', (e) => e.code);
+      return { outcome: erased.outcome, detection: erased.detection, after };
+    }],
     ['webhook', async () => {
       const body = JSON.stringify({ type: 'detection.completed', data: { id: 'd1' } });
       const timestamp = Math.floor(Date.now() / 1000);
@@ -191,7 +218,7 @@ describe('@argus/client as an npm package', () => {
     it.each([
       ['an ES module (import)', 'check.mjs', ESM_SCRIPT, '/esm/index.js'],
       ['a CommonJS script (require)', 'check.cjs', CJS_SCRIPT, '/cjs/index.js'],
-    ])('works from %s: submits bus.jpg and gets its boxes, reads it back, lists models, maps errors', (_kind, file, script, entry) => {
+    ])('works from %s: submits bus.jpg and gets its boxes, reads it back, lists models, maps errors, lists, runs a batch, erases', (_kind, file, script, entry) => {
       writeFileSync(join(consumer, file), script);
       const stdout = run(process.execPath, [file], consumer, { ARGUS_URL: stack.baseUrl, ARGUS_KEY: stack.apiKey, ARGUS_IMAGE: testImage('bus.jpg') });
       const out = JSON.parse(stdout) as {
@@ -202,6 +229,15 @@ describe('@argus/client as an npm package', () => {
         idempotent: [string, string];
         notFound: { isArgusError: boolean; name: string; code: string; status: number; correlationId: string | null } | null;
         webhook: { type: string; tampered: string | null };
+        list: { all: string[]; first: string[]; more: boolean; failed: number };
+        batch: {
+          items: string[];
+          done: { status: string; total: number; completed: number; failed: number };
+          lines: { image: string; id: string; status: string; boxes: number }[];
+          contentType: string;
+          csvHeader: string;
+        };
+        delete: { outcome: string; detection: unknown; after: string };
       };
       expect(out.entry).toContain(`node_modules/@argus/client${entry}`);
 
@@ -222,6 +258,24 @@ describe('@argus/client as an npm package', () => {
       expect(out.notFound).toMatchObject({ isArgusError: true, name: 'ArgusError', code: 'not_found', status: 404 });
       expect(out.notFound?.correlationId).toMatch(/\S/);
       expect(out.webhook).toEqual({ type: 'detection.completed', tampered: 'webhook_invalid_signature' });
+
+      // Newest first, every page: the submission and its idempotent repeat are both there, once.
+      expect(out.list.all).toEqual(expect.arrayContaining([out.submit.detection.id, out.idempotent[0]]));
+      expect(new Set(out.list.all).size).toBe(out.list.all.length);
+      expect(out.list.first).toEqual([out.list.all[0]]);
+      expect(out.list).toMatchObject({ more: true, failed: 0 });
+
+      expect(out.batch.items).toEqual(['image-1', 'second.jpg']);
+      expect(out.batch.done).toEqual({ status: 'completed', total: 2, completed: 2, failed: 0 });
+      expect(out.batch.lines.map((l) => [l.image, l.status])).toEqual([
+        ['image-1', 'completed'],
+        ['second.jpg', 'completed'],
+      ]);
+      expect(out.batch.lines.every((l) => l.boxes >= 5)).toBe(true);
+      expect(out.batch.contentType).toMatch(/^text\/csv/);
+      expect(out.batch.csvHeader).toBe('image,detection_id,status,model,model_version,label,class_id,score,x1,y1,x2,y2,error_code');
+
+      expect(out.delete).toEqual({ outcome: 'erased', detection: null, after: 'not_found' });
     });
   });
 });

@@ -212,6 +212,45 @@ describe('GraphQL at /graphql (real stack)', () => {
       await client.dispose();
     }
   });
+  it('submits a batch of Uploads, follows it with batch(id), reads batchResults, and erases a detection with deleteDetection', async () => {
+    const form = new FormData();
+    form.set(
+      'operations',
+      JSON.stringify({
+        query: `mutation($images: [Upload!]) { submitBatch(images: $images, options: { priority: low }) { id status total items { id image } } }`,
+        variables: { images: [null, null] },
+      }),
+    );
+    form.set('map', JSON.stringify({ 0: ['variables.images.0'], 1: ['variables.images.1'] }));
+    form.set('0', new Blob([new Uint8Array(photo('zidane.jpg'))]), 'zidane.jpg');
+    form.set('1', new Blob([new Uint8Array(photo('darknet-dog.jpg'))]), 'dog.jpg');
+    const res = await fetch(`${stack.baseUrl}/graphql`, { method: 'POST', body: form, headers: { 'x-api-key': stack.apiKey } });
+    const submitted = (await res.json()) as GqlResult<{ submitBatch: { id: string; total: number; items: { id: string; image: string }[] } }>;
+    expect(submitted.errors).toBeUndefined();
+    const batch = must(submitted.data).submitBatch;
+    expect(batch.items.map((i) => i.image)).toEqual(['zidane.jpg', 'dog.jpg']);
+
+    const progress = `query($id: ID!) { batch(id: $id) { status total completed failed } }`;
+    const done = await eventually(async () => {
+      const b = (await gql<{ batch: { status: string; completed: number } }>(progress, { id: batch.id })).body.data?.batch;
+      return b?.status === 'completed' ? b : undefined;
+    }, 60000);
+    expect(done).toEqual({ status: 'completed', total: 2, completed: 2, failed: 0 });
+    const results = await gql<{ batchResults: { image: string; detection: { id: string; status: string } }[] }>(
+      `query($id: ID!) { batchResults(id: $id) { image detection { id status } } }`,
+      { id: batch.id },
+    );
+    expect(must(results.body.data).batchResults).toEqual(batch.items.map((i) => ({ image: i.image, detection: { id: i.id, status: 'completed' } })));
+
+    const erase = `mutation($id: ID!) { deleteDetection(id: $id) { outcome detection { id } } }`;
+    expect(must((await gql<{ deleteDetection: unknown }>(erase, { id: batch.items[0]?.id })).body.data).deleteDetection).toEqual({ outcome: 'erased', detection: null });
+    expect((await gql(erase, { id: batch.items[0]?.id })).body.errors?.[0]?.extensions).toMatchObject({ code: 'not_found' });
+  });
+
+  it('takes an image URL in submitDetection under the same address policy as REST', async () => {
+    const answer = await gql(`mutation { submitDetection(imageUrl: "http://127.0.0.1:9/x.jpg") { id } }`);
+    expect(answer.body.errors?.[0]?.extensions).toMatchObject({ code: 'url_not_allowed', status: 403 });
+  });
 
   it('refuses a megabyte-sized document of cheap fields by its size (413), before parsing it', async () => {
     // 1.2 MB: within this stack's GraphQL body limit (room for a base64 image of MAX_IMAGE_BYTES = 1 MB), so the document limit answers

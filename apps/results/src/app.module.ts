@@ -3,6 +3,9 @@ import { type ArgusConfig, ConfigModule } from '@argus/config';
 import { HealthController, healthChecks, MetricsModule } from '@argus/observability';
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { BatchesController } from './batches/batches.controller';
+import { BatchesProcessor } from './batches/batches.processor';
+import { BatchesService } from './batches/batches.service';
 import { DatabaseModule } from './database/database.module';
 import { DatabaseWatch } from './database/database-watch.service';
 import { resultsHealthChecks } from './health/results-health';
@@ -14,6 +17,10 @@ import { MaintenanceProcessor } from './persist/maintenance.processor';
 import { PersistProcessor } from './persist/persist.processor';
 import { DetectionsController } from './read/detections.controller';
 import { DetectionsService } from './read/detections.service';
+import { RetentionService } from './retention/retention.service';
+import { addressPolicyProvider } from './webhooks/address-policy.provider';
+import { WebhookSecrets } from './webhooks/webhook-secrets.service';
+import { WebhooksProcessor } from './webhooks/webhooks.processor';
 
 @Module({})
 export class AppModule {
@@ -26,15 +33,21 @@ export class AppModule {
         BrokerModule.forRoot({ app: 'results', failFast: false }),
         DatabaseModule,
       ],
-      controllers: [HealthController, DetectionsController, KeysController],
+      controllers: [HealthController, DetectionsController, BatchesController, KeysController],
       providers: [
         PersistService,
         PersistProcessor,
         MaintenanceProcessor,
+        BatchesProcessor,
+        WebhooksProcessor,
         DatabaseWatch,
         Reconciler,
+        RetentionService,
         DetectionsService,
+        BatchesService,
         ApiKeysService,
+        WebhookSecrets,
+        addressPolicyProvider,
         healthChecks({
           inject: [DatabaseWatch, REDIS],
           useFactory: (database: DatabaseWatch, redis: Redis) => resultsHealthChecks(database, redis),

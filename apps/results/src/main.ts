@@ -8,8 +8,9 @@ import { runKeysCli } from './keys/keys-cli';
 import { runPersistCli } from './persist/persist-cli';
 
 /**
- * apps/results: owns Postgres. Processes the `results` queue (persist jobs) and the `maintenance`
- * queue (the reconciler), answers the gateway's reads over TCP
+ * apps/results: owns Postgres. Processes the `results` queue (persist jobs), the `maintenance`
+ * queue (the reconciler, retention), `batches` (batch flows) and `webhooks` (deliveries), answers
+ * the gateway's reads (and erasures) over TCP
  * (@nestjs/microservices), and serves health and metrics over HTTP.
  */
 async function bootstrap(): Promise<void> {

@@ -5,6 +5,7 @@ import { BullModule, getQueueToken, InjectQueue } from '@nestjs/bullmq';
 import { type DynamicModule, Global, Inject, Injectable, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { BatchJobs, type BatchQueue } from './batch-jobs';
 import { DetectJobs } from './detect-jobs';
 import { JobEvents } from './job-events';
 import { PersistJobs, persistJobOptions, type PersistQueue } from './persist-jobs';
@@ -12,6 +13,7 @@ import { type CountedQueue, QueueMetrics } from './queue-metrics';
 import { createRedis, logConnectionErrors } from './redis';
 import { RedisMemoryMetrics } from './redis-memory-metrics';
 import { ArgusStore } from './store';
+import { WebhookJobs, webhookJobOptions, type WebhookQueue } from './webhook-jobs';
 
 /** Injection token of an app's Redis connection for Argus's own keys and the queues' producers. */
 export const REDIS = Symbol('REDIS');
@@ -22,17 +24,20 @@ class BrokerLifecycle implements OnModuleInit, OnApplicationShutdown {
     @Inject(REDIS) private readonly redis: Redis,
     private readonly detect: DetectJobs,
     private readonly events: JobEvents,
+    private readonly batches: BatchJobs,
     @InjectQueue(QueueName.Results) private readonly results: Queue,
     @InjectQueue(QueueName.Maintenance) private readonly maintenance: Queue,
+    @InjectQueue(QueueName.Batches) private readonly batchQueue: Queue,
+    @InjectQueue(QueueName.Webhooks) private readonly webhooks: Queue,
   ) {}
 
   onModuleInit(): void {
     // Without a listener BullMQ prints a raw stack on every reconnect attempt while Redis is away.
-    for (const queue of [this.results, this.maintenance]) logConnectionErrors(queue, `queue:${queue.name}`);
+    for (const queue of [this.results, this.maintenance, this.batchQueue, this.webhooks]) logConnectionErrors(queue, `queue:${queue.name}`);
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.allSettled([this.detect.close(), this.events.close()]);
+    await Promise.allSettled([this.detect.close(), this.events.close(), this.batches.close()]);
     this.redis.disconnect();
   }
 }
@@ -58,9 +63,10 @@ class RedisModule {
 
 /**
  * Argus's BullMQ fabric for one app: `@nestjs/bullmq`'s BullModule on the app's Redis connection
- * and key prefix, the `results` and `maintenance` queues, and one class per concern around
- * BullMQ (DetectJobs for the per-model detection queues, PersistJobs for `results`, JobEvents for
- * completion) beside ArgusStore for Argus's own keys. Workers open their own blocking connections.
+ * and key prefix, the `results`, `maintenance`, `batches` and `webhooks` queues, and one class per
+ * concern around BullMQ (DetectJobs for the per-model detection queues, PersistJobs for `results`,
+ * BatchJobs for `batches`, WebhookJobs for `webhooks`, JobEvents for completion) beside ArgusStore
+ * for Argus's own keys. Workers open their own blocking connections.
  * `failFast` is for request paths (the gateway), which must answer 503 quickly when Redis is away
  * rather than wait for it.
  */
@@ -86,6 +92,12 @@ export class BrokerModule {
             useFactory: (config: ArgusConfig) => ({ defaultJobOptions: persistJobOptions(config.worker.resultsAttempts) }),
           },
           { name: QueueName.Maintenance, useFactory: () => ({ defaultJobOptions: { removeOnComplete: 100, removeOnFail: 1000 } }) },
+          { name: QueueName.Batches, useFactory: () => ({}) },
+          {
+            name: QueueName.Webhooks,
+            inject: [ARGUS_CONFIG],
+            useFactory: (config: ArgusConfig) => ({ defaultJobOptions: webhookJobOptions(config.webhooks.attempts, config.webhooks.backoffMs) }),
+          },
         ),
       ],
       providers: [
@@ -106,22 +118,39 @@ export class BrokerModule {
           useFactory: (queue: PersistQueue) => new PersistJobs(queue),
         },
         {
+          provide: BatchJobs,
+          inject: [getQueueToken(QueueName.Batches), REDIS, ARGUS_CONFIG],
+          useFactory: (queue: BatchQueue, connection: Redis, config: ArgusConfig) => new BatchJobs(queue, connection, config.redis.prefix),
+        },
+        {
+          provide: WebhookJobs,
+          inject: [getQueueToken(QueueName.Webhooks)],
+          useFactory: (queue: WebhookQueue) => new WebhookJobs(queue),
+        },
+        {
           provide: JobEvents,
           inject: [REDIS, ArgusStore],
           useFactory: (connection: Redis, store: ArgusStore) => new JobEvents(connection, store.keys),
         },
         BrokerLifecycle,
         {
-          // Queue depth gauges on /metrics: every model's detection queue, results and maintenance.
+          // Queue depth gauges on /metrics: every model's detection queue, and the others.
           provide: QueueMetrics,
-          inject: [DetectJobs, ArgusStore, getQueueToken(QueueName.Results), getQueueToken(QueueName.Maintenance), { token: Metrics, optional: true }],
-          useFactory: (detect: DetectJobs, store: ArgusStore, results: Queue, maintenance: Queue, metrics?: Metrics) =>
+          inject: [
+            DetectJobs,
+            ArgusStore,
+            getQueueToken(QueueName.Results),
+            getQueueToken(QueueName.Maintenance),
+            getQueueToken(QueueName.Batches),
+            getQueueToken(QueueName.Webhooks),
+            { token: Metrics, optional: true },
+          ],
+          useFactory: (detect: DetectJobs, store: ArgusStore, results: Queue, maintenance: Queue, batches: Queue, webhooks: Queue, metrics?: Metrics) =>
             new QueueMetrics(async (): Promise<CountedQueue[]> => {
               const models = await store.listModels();
               return [
                 ...models.map((m) => ({ queue: detect.queue(m.name) as Queue, byPriority: true })),
-                { queue: results, byPriority: false },
-                { queue: maintenance, byPriority: false },
+                ...[results, maintenance, batches, webhooks].map((queue) => ({ queue, byPriority: false })),
               ];
             }, metrics),
         },
@@ -132,7 +161,7 @@ export class BrokerModule {
           useFactory: (connection: Redis, metrics?: Metrics) => new RedisMemoryMetrics(connection, metrics),
         },
       ],
-      exports: [redis, BullModule, ArgusStore, DetectJobs, PersistJobs, JobEvents],
+      exports: [redis, BullModule, ArgusStore, DetectJobs, PersistJobs, BatchJobs, WebhookJobs, JobEvents],
     };
   }
 }

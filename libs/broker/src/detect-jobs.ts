@@ -136,6 +136,14 @@ export class DetectJobs {
     }
   }
 
+  /**
+   * Removes a job that has not started (waiting, prioritised or delayed); false when it is running
+   * (BullMQ keeps a locked job) or gone. Its de-duplication key goes with it.
+   */
+  async remove(model: string, jobId: string): Promise<boolean> {
+    return (await this.queue(model).remove(jobId)) === 1;
+  }
+
   /** Closes every queue opened. */
   async close(): Promise<void> {
     await Promise.allSettled([...this.queues.values()].map((q) => q.close()));

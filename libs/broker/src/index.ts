@@ -5,6 +5,8 @@ export * from './redis';
 export * from './store';
 export * from './detect-jobs';
 export * from './persist-jobs';
+export * from './batch-jobs';
+export * from './webhook-jobs';
 export * from './job-events';
 export * from './batcher';
 export * from './broker.module';

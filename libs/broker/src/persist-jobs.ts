@@ -1,4 +1,4 @@
-import { JobName, type PersistJob, QueueName, type RequestRecord, type WorkEnd } from '@argus/contracts';
+import { JobName, type PersistJob, QueueName, type RequestEnd, type RequestRecord } from '@argus/contracts';
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
@@ -48,12 +48,12 @@ export class PersistJobs {
   constructor(private readonly queue: PersistQueue) {}
 
   /** A fresh id for a persist job (`<why>.<uuid>`), known before the job is added so its requests can be marked with it. */
-  static newId(why: 'end' | 'hit' | 'fix'): string {
+  static newId(why: 'end' | 'hit' | 'fix' | 'cancel'): string {
     return `${why}.${randomUUID()}`;
   }
 
-  /** Hands requests whose work ended to apps/results (nothing to do for none). */
-  async handOver(id: string, end: WorkEnd, records: readonly RequestRecord[]): Promise<void> {
+  /** Hands requests that ended (their work's end, or their cancellation) to apps/results (nothing to do for none). */
+  async handOver(id: string, end: RequestEnd, records: readonly RequestRecord[]): Promise<void> {
     if (records.length === 0) return;
     await this.queue.add(JobName.Persist, { end, records: [...records] }, { jobId: id });
   }

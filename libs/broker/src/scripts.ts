@@ -7,7 +7,7 @@ import { join } from 'node:path';
  * with a header saying what the script guarantees and what each KEYS and ARGV entry is; a line
  * `--- @include "<file>"` pastes a shared fragment. docs/adr/0009 explains how they fit together.
  */
-export const SCRIPT_NAMES = ['admit', 'endWork', 'releaseImage', 'takeToken'] as const;
+export const SCRIPT_NAMES = ['admit', 'endWork', 'releaseImage', 'takeToken', 'cancel', 'erase'] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
 interface Script {

@@ -181,4 +181,59 @@ describe(ArgusStore.name, () => {
     // One key holds the registry: listing never scans the keyspace.
     expect(await redis.keys(`${store.keys.prefix}:worker*`)).toEqual([store.keys.workers()]);
   });
+  it('cancels a waiting request atomically: it leaves its work, the end of the work hands over the others only', async () => {
+    const mine = record('d7'.repeat(32));
+    const other = record('d7'.repeat(32));
+    await store.admit(mine, Buffer.from('x'));
+    await store.admit(other, Buffer.from('x'));
+    const canceled = await store.cancel(mine, 'cancel.1', new Date('2026-01-01T00:00:00Z'));
+    expect(canceled).toEqual({ kind: 'canceled', at: '2026-01-01T00:00:00.000Z', stillAttached: 1 });
+    expect(await store.getRequest(mine.id)).toMatchObject({ canceledAt: '2026-01-01T00:00:00.000Z', handed: 'cancel.1' });
+    // Canceling again changes nothing.
+    expect(await store.cancel(mine, 'cancel.2')).toEqual({ kind: 'already', at: '2026-01-01T00:00:00.000Z' });
+    expect((await end(other)).records.map((r) => r.id)).toEqual([other.id]);
+    // Its work has ended: too late to cancel the other one.
+    expect(await store.cancel(other, 'cancel.3')).toEqual({ kind: 'ended' });
+    expect(await store.cancel(record('d7'.repeat(32)), 'cancel.4')).toEqual({ kind: 'missing' });
+  });
+
+  it('refuses to cancel a cache hit, and says when nobody else needs the work', async () => {
+    const alone = record('d8'.repeat(32));
+    await store.admit(alone, Buffer.from('x'));
+    expect(await store.cancel(alone, 'c')).toMatchObject({ kind: 'canceled', stillAttached: 0 });
+    const done = record('d9'.repeat(32));
+    await store.admit(done, Buffer.from('x'));
+    await end(done);
+    const hit = record('d9'.repeat(32));
+    expect((await store.admit(hit, Buffer.from('x'))).kind).toBe('hit');
+    expect(await store.cancel(hit, 'c')).toEqual({ kind: 'ended' });
+  });
+
+  it('erases a finished request\'s outcome and record, and its image only when no job still holds it', async () => {
+    const r = record('da'.repeat(32));
+    await store.admit(r, Buffer.from('image'));
+    await end(r);
+    expect(await store.getOutcome(r.workKey)).not.toBeNull();
+    expect(await redis.zscore(store.keys.outcomeIndex(), r.workKey)).not.toBeNull();
+    expect(await store.erase(r)).toEqual({ outcome: true, image: true });
+    expect(await store.getOutcome(r.workKey)).toBeNull();
+    expect(await redis.zscore(store.keys.outcomeIndex(), r.workKey)).toBeNull();
+    expect(await store.getImage(r.sha256)).toBeNull();
+    expect(await store.getRequest(r.id)).toBeNull();
+
+    // Same photo, another client's job waiting on its bytes: they stay.
+    const held = record('db'.repeat(32));
+    await store.admit(held, Buffer.from('image'));
+    const waiting = { ...record('dc'.repeat(32)), sha256: held.sha256 };
+    await store.admit(waiting, Buffer.from('image'));
+    await end(held);
+    expect(await store.erase(held)).toEqual({ outcome: true, image: false });
+    expect(await store.getImage(held.sha256)).toEqual(Buffer.from('image'));
+  });
+
+  it('claims a batch\'s Idempotency-Key once and names the batch and fingerprint to the next', async () => {
+    expect(await store.claimBatch({ clientId: 'alice', key: 'b-1', fingerprint: 'f1' }, 'batch-1')).toEqual({ claimed: true, batchId: 'batch-1', fingerprint: 'f1' });
+    expect(await store.claimBatch({ clientId: 'alice', key: 'b-1', fingerprint: 'f2' }, 'batch-2')).toEqual({ claimed: false, batchId: 'batch-1', fingerprint: 'f1' });
+    expect((await store.claimBatch({ clientId: 'bob', key: 'b-1', fingerprint: 'f1' }, 'batch-3')).claimed).toBe(true);
+  });
 });

@@ -39,7 +39,16 @@ export interface StoredRequest {
   cached: boolean;
   /** The persist job its work's end handed it to, if it has been handed over. */
   handed?: string;
+  /** When its client canceled it (ISO-8601), if it did. */
+  canceledAt?: string;
 }
+
+/** What canceling a request did. */
+export type Cancellation =
+  | { kind: 'canceled'; at: string; stillAttached: number }
+  | { kind: 'already'; at: string }
+  | { kind: 'ended' }
+  | { kind: 'missing' };
 
 /** What admission decided for a request. */
 export type Admission =
@@ -116,6 +125,21 @@ export class ArgusStore {
         return { kind: 'hit', outcome: parseOutcome(String(reply[1])) };
       default:
         return { kind: 'miss' };
+    }
+  }
+
+  /**
+   * Claims a batch's Idempotency-Key for `batchId` (for IDEMPOTENCY_TTL_SECONDS), or answers the
+   * batch and request fingerprint that claimed it first.
+   */
+  async claimBatch(claim: IdempotencyClaim, batchId: string): Promise<{ claimed: boolean; batchId: string; fingerprint: string }> {
+    const key = this.keys.idempotency(claim.clientId, `batch:${claim.key}`);
+    for (;;) {
+      const set = await this.redis.set(key, JSON.stringify({ batchId, fingerprint: claim.fingerprint }), 'EX', this.retention.idempotencyTtlSeconds, 'NX');
+      if (set === 'OK') return { claimed: true, batchId, fingerprint: claim.fingerprint };
+      const existing = await this.redis.get(key);
+      // Expired between the two commands: claim it again.
+      if (existing) return { claimed: false, ...(JSON.parse(existing) as { batchId: string; fingerprint: string }) };
     }
   }
 
@@ -201,9 +225,60 @@ export class ArgusStore {
 
   /** A request's record as the gateway stored it, or null. */
   async getRequest(id: string): Promise<StoredRequest | null> {
-    const [record, jobId, cached, handed] = await this.redis.hmget(this.keys.request(id), 'record', 'jobId', 'cached', 'handed');
+    const [record, jobId, cached, handed, canceledAt] = await this.redis.hmget(this.keys.request(id), 'record', 'jobId', 'cached', 'handed', 'canceled');
     if (!record) return null;
-    return { record: RequestRecordSchema.parse(JSON.parse(record)), ...(jobId ? { jobId } : {}), cached: cached === '1', ...(handed ? { handed } : {}) };
+    return {
+      record: RequestRecordSchema.parse(JSON.parse(record)),
+      ...(jobId ? { jobId } : {}),
+      cached: cached === '1',
+      ...(handed ? { handed } : {}),
+      ...(canceledAt ? { canceledAt } : {}),
+    };
+  }
+
+  /**
+   * Cancels a request still waiting for its work, atomically with the end of work (cancel.lua):
+   * it leaves the work's attached set and is marked canceled and handed to `persistJobId` (which
+   * the caller adds next, with the cancellation). `stillAttached` says whether other requests
+   * still need the work (then its job stays).
+   */
+  async cancel(record: Pick<RequestRecord, 'id' | 'workKey'>, persistJobId: string, at = new Date()): Promise<Cancellation> {
+    const when = at.toISOString();
+    const reply = (await runScript(
+      this.redis,
+      'cancel',
+      [this.keys.attached(record.workKey), this.keys.request(record.id), this.keys.outcome(record.workKey)],
+      [record.id, persistJobId, when],
+    )) as [string, (string | number)?];
+    switch (reply[0]) {
+      case 'canceled':
+        return { kind: 'canceled', at: when, stillAttached: Number(reply[1] ?? 0) };
+      case 'already':
+        return { kind: 'already', at: String(reply[1]) };
+      case 'missing':
+        return { kind: 'missing' };
+      default:
+        return { kind: 'ended' };
+    }
+  }
+
+  /**
+   * Erases what Redis keeps of a finished request (erase.lua): the cached outcome of its work,
+   * its record, and its image bytes unless a waiting job still holds them.
+   */
+  async erase(record: Pick<RequestRecord, 'id' | 'workKey' | 'sha256'>): Promise<{ outcome: boolean; image: boolean }> {
+    const [outcome, image] = (await runScript(
+      this.redis,
+      'erase',
+      [this.keys.outcome(record.workKey), this.keys.outcomeIndex(), this.keys.image(record.sha256), this.keys.imageHolders(record.sha256), this.keys.request(record.id)],
+      [record.workKey],
+    )) as [number, number];
+    return { outcome: outcome === 1, image: image === 1 };
+  }
+
+  /** Whether a request is in the ledger (accepted, its row not written yet). */
+  async unpersisted(id: string): Promise<boolean> {
+    return (await this.redis.zscore(this.keys.unpersisted(), id)) !== null;
   }
 
   /** Requests in the ledger whose time to be looked at has come (oldest first), at most `limit`. */

@@ -2,7 +2,7 @@
 // stand alone once published). This spec is where the two meet: if the server's contracts change
 // in a way the client's types do not accept, the typecheck of this file fails.
 // eslint-disable-next-line @nx/enforce-module-boundaries -- a spec only: it checks the package's copy against the contracts, and is never built into the package
-import { type DetectionPage, type DetectionView, ERROR_CODES, type ErrorBody, type ModelSummary, PRIORITIES } from '@argus/contracts';
+import { type BatchResult, type BatchView, type DetectionPage, type DetectionView, ERROR_CODES, type ErrorBody, type ModelSummary, PRIORITIES, type WebhookEvent } from '@argus/contracts';
 import type * as Client from './types';
 
 /** True when every value of A is a value of B. */
@@ -18,14 +18,17 @@ describe('the client’s copy of the API types', () => {
       fits<Fits<ErrorBody, Client.ErrorBody>>(true),
       fits<Fits<(typeof PRIORITIES)[number], Client.Priority>>(true),
       fits<Fits<(typeof ERROR_CODES)[number], Client.ApiErrorCode>>(true),
-    ]).toEqual(Array(6).fill(true));
+      fits<Fits<BatchView, Client.BatchView>>(true),
+      fits<Fits<BatchResult, Client.BatchResult>>(true),
+      fits<Fits<WebhookEvent, Client.WebhookEvent>>(true),
+    ]).toEqual(Array(9).fill(true));
   });
 
   it('names every error code and priority the contracts define', () => {
     const codes: Record<Client.ApiErrorCode, true> = {
       validation_failed: true, missing_image: true, unknown_model: true, unknown_class: true, not_found: true,
       idempotency_key_reused: true, not_ready: true, unauthorized: true, forbidden: true, rate_limited: true,
-      payload_too_large: true, empty_image: true, not_an_image: true, unsupported_image_type: true,
+      payload_too_large: true, url_not_allowed: true, url_fetch_failed: true, empty_image: true, not_an_image: true, unsupported_image_type: true,
       truncated_image: true, corrupt_image: true, image_too_large: true, image_expired: true, invalid_model: true,
       no_models: true, overloaded: true, unavailable: true, deadline_exceeded: true, inference_failed: true, internal_error: true,
     };

@@ -23,6 +23,8 @@ export type ApiErrorCode =
   | 'forbidden'
   | 'rate_limited'
   | 'payload_too_large'
+  | 'url_not_allowed'
+  | 'url_fetch_failed'
   | 'empty_image'
   | 'not_an_image'
   | 'unsupported_image_type'
@@ -168,10 +170,17 @@ export interface BatchView {
   completed: number;
   failed: number;
   items: BatchItem[];
+  /** ISO-8601 UTC. */
+  createdAt?: string;
+  /** ISO-8601 UTC; null until every image has ended. */
+  completedAt?: string | null;
 }
 
-/** One line of a batch's JSONL results: the item's detection, with the image it came from. */
-export type BatchResult = DetectionView & { image: string };
+/**
+ * One line of a batch's JSONL results: the item's detection, with `image` the name of the image it
+ * came from (the file name, or the URL) and the view's image facts in `imageInfo`.
+ */
+export type BatchResult = Omit<DetectionView, 'image'> & { image: string; imageInfo: ImageInfo };
 
 /** The body of a webhook delivery. */
 export type WebhookEvent =

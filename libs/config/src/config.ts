@@ -116,6 +116,16 @@ export function buildConfig(env: Record<string, string | undefined>) {
       serviceName: e.OTEL_SERVICE_NAME,
     },
     build: { commit: e.BUILD_COMMIT, version: e.BUILD_VERSION },
+    urlFetch: { allow: e.URL_FETCH_ALLOW, timeoutMs: e.URL_FETCH_TIMEOUT_MS },
+    batches: { maxImages: e.BATCH_MAX_IMAGES, maxBytes: e.BATCH_MAX_BYTES },
+    webhooks: {
+      secret: e.WEBHOOK_SECRET,
+      encryptionSecret: e.WEBHOOK_ENCRYPTION_SECRET,
+      attempts: e.WEBHOOK_ATTEMPTS,
+      backoffMs: e.WEBHOOK_BACKOFF_MS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+    },
+    resultsRetentionDays: e.RESULTS_RETENTION_DAYS,
   });
 }
 

@@ -219,6 +219,38 @@ export const envSchema = z.object({
   BUILD_COMMIT: z.string().default('unknown'),
   /** The release, for the argus_build_info metric; defaults to this source tree's version. */
   BUILD_VERSION: z.string().default(ARGUS_VERSION),
+  /**
+   * Hosts or CIDRs (comma-separated) that image URLs and callback URLs may reach although they are
+   * loopback, private, link-local or metadata addresses, e.g. `10.1.2.0/24,images.internal`. Empty:
+   * only public addresses.
+   */
+  URL_FETCH_ALLOW: list(''),
+  /** Longest an image URL may take to answer in full (redirects included). */
+  URL_FETCH_TIMEOUT_MS: int(10000, 100),
+  /** Most images (files and URLs) in one batch. */
+  BATCH_MAX_IMAGES: int(100, 1),
+  /** Most bytes of images in one batch (uploaded and fetched together). */
+  BATCH_MAX_BYTES: int(100 * 1024 * 1024, 1),
+  /**
+   * Signs the webhooks of keys from API_KEYS (a secret): `whsec_<base64>` (the key is the decoded
+   * bytes) or any text (its UTF-8 bytes). Empty: those keys cannot ask for webhooks. Keys made
+   * with the keys CLI have their own secret.
+   */
+  WEBHOOK_SECRET: z.string().default(''),
+  /**
+   * Seals the webhook secrets of CLI-made keys in Postgres (AES-256-GCM under a key derived from
+   * it; a secret): a copy of the database alone then cannot sign webhooks. Empty: they are stored
+   * as they are. Changing it makes stored secrets unreadable: rotate them with the keys CLI.
+   */
+  WEBHOOK_ENCRYPTION_SECRET: z.string().default(''),
+  /** Deliveries of a webhook before it stays failed (the backoff doubles from WEBHOOK_BACKOFF_MS, at most 15 minutes apart). */
+  WEBHOOK_ATTEMPTS: int(15, 1),
+  /** Wait before the first redelivery of a webhook the receiver did not take. */
+  WEBHOOK_BACKOFF_MS: int(5000, 10),
+  /** Longest a receiver may take to answer a webhook. */
+  WEBHOOK_TIMEOUT_MS: int(10000, 100),
+  /** Detections older than this many days are deleted (hourly, a slice at a time); 0 keeps them all. */
+  RESULTS_RETENTION_DAYS: int(30, 0),
 });
 
 export type Env = z.infer<typeof envSchema>;

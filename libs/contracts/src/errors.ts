@@ -17,6 +17,10 @@ export const ERROR_CODES = [
   'forbidden',
   'rate_limited',
   'payload_too_large',
+  /** An image or callback URL names an address Argus will not reach (loopback, private, link-local, metadata). */
+  'url_not_allowed',
+  /** Fetching an image URL failed: DNS, timeout, an HTTP error status, too large, too many redirects. */
+  'url_fetch_failed',
   // the image
   'empty_image',
   'not_an_image',

@@ -8,4 +8,6 @@ export * from './api';
 export * from './rpc';
 export * from './outcome';
 export * from './view';
+export * from './batch';
 export * from './jobs/detect.job';
+export * from './jobs/webhook.job';

@@ -39,9 +39,25 @@ export const WorkEndSchema = z.object({
 });
 export type WorkEnd = z.infer<typeof WorkEndSchema>;
 
-/** A persist job (queue `results`): requests whose work ended, and how. Idempotent by request id. */
+/**
+ * A request its client canceled while it waited: it ends without an outcome (the work, if another
+ * request still needs it, goes on without it).
+ */
+export const CancelEndSchema = z.object({ canceled: z.literal(true), at: z.string() });
+export type CancelEnd = z.infer<typeof CancelEndSchema>;
+
+/** How a request ended: its work's end, or its cancellation. */
+export const RequestEndSchema = z.union([WorkEndSchema, CancelEndSchema]);
+export type RequestEnd = z.infer<typeof RequestEndSchema>;
+
+/** Whether a request's end is a cancellation. */
+export function isCancel(end: RequestEnd): end is CancelEnd {
+  return 'canceled' in end;
+}
+
+/** A persist job (queue `results`): requests that ended, and how. Idempotent by request id. */
 export const PersistJobSchema = z.object({
-  end: WorkEndSchema,
+  end: RequestEndSchema,
   records: z.array(RequestRecordSchema).min(1),
 });
 export type PersistJob = z.infer<typeof PersistJobSchema>;

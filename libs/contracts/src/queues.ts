@@ -5,8 +5,12 @@
 export const QueueName = Object.freeze({
   /** Finished work and cache hits: inference workers and the gateway -> apps/results, which persists them. */
   Results: 'results',
-  /** Scheduled upkeep in apps/results (the reconciler), one run at a time across replicas. */
+  /** Scheduled upkeep in apps/results (the reconciler, retention), one run at a time across replicas. */
   Maintenance: 'maintenance',
+  /** Batches as BullMQ flows: a parent per batch, a child per image that ends when its request ends (apps/results). */
+  Batches: 'batches',
+  /** Signed webhook deliveries to clients' callback URLs (apps/results). */
+  Webhooks: 'webhooks',
 } as const);
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
@@ -35,5 +39,13 @@ export const JobName = Object.freeze({
   Persist: 'persist',
   /** Requests accepted but not yet persisted, looked after (maintenance). */
   Reconcile: 'reconcile',
+  /** Rows older than RESULTS_RETENTION_DAYS, deleted a slice at a time (maintenance). */
+  Retention: 'retention',
+  /** A batch: the parent of its items, run once every item has ended (batches). */
+  Batch: 'batch',
+  /** One image of a batch: ends when its request ends (batches). */
+  BatchItem: 'batch-item',
+  /** One webhook, delivered until the receiver takes it (webhooks). */
+  Webhook: 'webhook',
 } as const);
 export type JobName = (typeof JobName)[keyof typeof JobName];

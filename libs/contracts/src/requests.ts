@@ -23,5 +23,9 @@ export const RequestRecordSchema = z.object({
   createdAt: z.string(),
   /** Hash id of the API key that made the request, when keys are in use. */
   clientId: z.string().optional(),
+  /** Where a signed webhook goes when the request ends (checked against the address policy at submit). */
+  callbackUrl: z.string().url().optional(),
+  /** The batch the request is an item of. */
+  batchId: z.string().optional(),
 });
 export type RequestRecord = z.infer<typeof RequestRecordSchema>;

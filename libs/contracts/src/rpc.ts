@@ -8,6 +8,12 @@ import type { Priority } from './priority';
 export const ResultsRpc = Object.freeze({
   GetDetection: 'detections.get',
   ListDetections: 'detections.list',
+  /** Erases a finished detection: its row, and its cached outcome and image in Redis. */
+  EraseDetection: 'detections.erase',
+  /** A finished batch (its row), within a read scope. */
+  GetBatch: 'batches.get',
+  /** A page of a finished batch's results, in the batch's order. */
+  BatchResults: 'batches.results',
   Health: 'results.health',
   /** Looks up an API key managed in Postgres by its sha256 (the gateway caches the answer). */
   VerifyApiKey: 'keys.verify',
@@ -65,6 +71,26 @@ export interface ApiKeyGrant {
   rateLimit: { perSecond: number; burst: number } | null;
   /** What it may do beyond its own data. */
   scopes: ApiKeyScope[];
+  /** Whether a webhook secret exists to sign its webhooks (callbackUrl is refused without one). */
+  webhooks: boolean;
+}
+
+export interface EraseDetectionRequest {
+  id: string;
+  scope: ReadScope;
+}
+
+/** What erasing answered: false when there was no such row in the scope. */
+export interface EraseDetectionReply {
+  erased: boolean;
+}
+
+export interface BatchResultsRequest {
+  id: string;
+  scope: ReadScope;
+  /** Items skipped (pages follow the batch's item order). */
+  offset: number;
+  limit: number;
 }
 
 export interface ResultsHealth {

@@ -1,5 +1,5 @@
 import type { DetectionStatus, DetectionView } from './api';
-import type { WorkEnd } from './outcome';
+import { type CancelEnd, isCancel, type RequestEnd, type WorkEnd } from './outcome';
 import type { RequestRecord } from './requests';
 
 /**
@@ -41,6 +41,16 @@ export function detectionView(record: RequestRecord, status: DetectionStatus, en
 /** The status a finished request has: completed or failed, by its outcome. */
 export function finalStatus(end: Pick<WorkEnd, 'outcome'>): 'completed' | 'failed' {
   return end.outcome.ok ? 'completed' : 'failed';
+}
+
+/** The view of a request canceled at `end.at`: no boxes, no error, ended then. */
+export function canceledView(record: RequestRecord, end: CancelEnd): DetectionView {
+  return { ...detectionView(record, 'canceled'), completedAt: end.at };
+}
+
+/** The view of a request that ended, however it ended (the row apps/results stores). */
+export function endedView(record: RequestRecord, end: RequestEnd): DetectionView {
+  return isCancel(end) ? canceledView(record, end) : detectionView(record, finalStatus(end), end);
 }
 
 /** End-to-end time of one request: from its own arrival to the end of the work it got. */

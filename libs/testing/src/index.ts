@@ -7,3 +7,4 @@ export * from './prometheus';
 export * from './openapi';
 export * from './factories';
 export * from './uploads';
+export * from './http';

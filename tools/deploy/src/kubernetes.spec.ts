@@ -28,8 +28,9 @@ const APPS = { 'argus-api-gateway': 'api-gateway', 'argus-results': 'results' } 
 const PLACEHOLDER_REGISTRY = 'REGISTRY.invalid/';
 /** Credentials each app's pods may hold: inference parses untrusted images, so Redis's only. */
 const CREDENTIALS_ALLOWED: Record<string, string[]> = {
-  'api-gateway': ['REDIS_URL', 'API_KEYS', 'ADMIN_PASSWORD'],
-  results: ['REDIS_URL', 'DATABASE_URL'],
+  'api-gateway': ['REDIS_URL', 'API_KEYS', 'ADMIN_PASSWORD', 'WEBHOOK_SECRET'],
+  // apps/results signs webhooks: the secret of API_KEYS' keys, and the key sealing the others'.
+  results: ['REDIS_URL', 'DATABASE_URL', 'WEBHOOK_SECRET', 'WEBHOOK_ENCRYPTION_SECRET'],
   inference: ['REDIS_URL'],
 };
 const INGRESS_NAMESPACE = 'ingress-nginx';

@@ -93,7 +93,7 @@ export class AuthMiddleware {
       );
       return false;
     }
-    req.argus = { ...contextOf(req), clientId: grant.clientId, priorities: grant.priorities, admin: grant.scopes.includes('admin') };
+    req.argus = { ...contextOf(req), clientId: grant.clientId, priorities: grant.priorities, admin: grant.scopes.includes('admin'), webhooks: grant.webhooks };
     return true;
   }
 }

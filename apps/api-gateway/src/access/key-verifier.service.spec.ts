@@ -32,7 +32,7 @@ class FakeResults {
 }
 
 const managed = (id = randomBytes(6).toString('hex')) => managedApiKeyText(id, randomBytes(32));
-const grant = (clientId: string): ApiKeyGrant => ({ clientId, name: clientId, priorities: ['low'], rateLimit: { perSecond: 1, burst: 2 }, scopes: [] });
+const grant = (clientId: string): ApiKeyGrant => ({ clientId, name: clientId, priorities: ['low'], rateLimit: { perSecond: 1, burst: 2 }, scopes: [], webhooks: true });
 const nextInterval = () => new Promise((r) => setTimeout(r, DIRECTORY_MIN_INTERVAL_MS + 50));
 
 describe(KeyVerifier.name, () => {
@@ -47,8 +47,13 @@ describe(KeyVerifier.name, () => {
   });
 
   it('accepts a configured key in memory, with every priority, without asking apps/results', async () => {
-    expect(await verifier.verify(configured)).toEqual({ clientId: 'cfg:ci', name: 'cfg:ci', priorities: ['high', 'normal', 'low'], rateLimit: null, scopes: [] });
+    expect(await verifier.verify(configured)).toEqual({ clientId: 'cfg:ci', name: 'cfg:ci', priorities: ['high', 'normal', 'low'], rateLimit: null, scopes: [], webhooks: false });
     expect(results.lookups + results.directoryFetches).toBe(0);
+  });
+
+  it('lets configured keys ask for webhooks only when WEBHOOK_SECRET signs them', async () => {
+    const signing = new KeyVerifier(buildConfig({ API_KEYS: `ci:${configured}`, WEBHOOK_SECRET: 'whsec_c2VjcmV0' }), results as unknown as ResultsClient);
+    expect((await signing.verify(configured))?.webhooks).toBe(true);
   });
 
   it('never looks up text that is not shaped like a managed key', async () => {

@@ -61,7 +61,8 @@ export class KeyVerifier {
     private readonly results: ResultsClient,
   ) {
     for (const key of config.auth.keys) {
-      this.configured.set(key.sha256, { clientId: key.id, name: key.id, priorities: [...PRIORITIES], rateLimit: null, scopes: [...key.scopes] });
+      // Keys from API_KEYS share WEBHOOK_SECRET: without it they cannot ask for webhooks.
+      this.configured.set(key.sha256, { clientId: key.id, name: key.id, priorities: [...PRIORITIES], rateLimit: null, scopes: [...key.scopes], webhooks: config.webhooks.secret !== '' });
     }
     this.ttlMs = config.auth.cacheSeconds * 1000;
   }

@@ -20,8 +20,8 @@ export const BOARD_PATH = '/admin/queues';
 const REFRESH_MS = 10_000;
 
 /**
- * Bull Board for every queue of the fabric: each model's detection queue, `results` and
- * `maintenance`, behind the admin's basic auth, with BullMQ's retry, promote and clean actions
+ * Bull Board for every queue of the fabric: each model's detection queue, `results`,
+ * `maintenance`, `batches` and `webhooks`, behind the admin's basic auth, with BullMQ's retry, promote and clean actions
  * (an admin retrying a persist job that failed for good is how it gets persisted once the cause
  * is fixed; retrying a detection ends its work again, which persists nobody twice: rows are keyed
  * by request id). Failed sign-ins are limited per client address (ADMIN_MAX_FAILED_LOGINS per
@@ -42,6 +42,8 @@ export class BullBoardMount implements OnModuleInit, OnApplicationShutdown {
     @InjectQueue(QueueName.Results) private readonly results: Queue,
     @InjectQueue(QueueName.Maintenance) private readonly maintenance: Queue,
     @Inject(REDIS) private readonly redis: Redis,
+    @InjectQueue(QueueName.Batches) private readonly batches: Queue,
+    @InjectQueue(QueueName.Webhooks) private readonly webhooks: Queue,
   ) {}
 
   onModuleInit(): void {
@@ -59,7 +61,7 @@ export class BullBoardMount implements OnModuleInit, OnApplicationShutdown {
       if (key === this.shown) return;
       this.shown = key;
       board.replaceQueues(this.adapters(models));
-      this.logger.log({ msg: 'Bull Board queues', queues: [...models.map(detectQueueName), QueueName.Results, QueueName.Maintenance] });
+      this.logger.log({ msg: 'Bull Board queues', queues: [...models.map(detectQueueName), QueueName.Results, QueueName.Maintenance, QueueName.Batches, QueueName.Webhooks] });
     };
     const tick = () => void refresh().catch((error: unknown) => this.logger.warn({ msg: 'Bull Board could not list the models', error: error instanceof Error ? error.message : String(error) }));
     tick();
@@ -79,7 +81,9 @@ export class BullBoardMount implements OnModuleInit, OnApplicationShutdown {
           new BullMQAdapter(this.detect.queue(model), { displayName: `${prefix}:${detectQueueName(model)}`, description: `Detection work for model ${model}, by priority` }),
       ),
       new BullMQAdapter(this.results, { displayName: `${prefix}:${QueueName.Results}`, description: 'Requests whose work ended, to persist in Postgres (apps/results)' }),
-      new BullMQAdapter(this.maintenance, { displayName: `${prefix}:${QueueName.Maintenance}`, description: 'Scheduled upkeep in apps/results: the reconciler' }),
+      new BullMQAdapter(this.maintenance, { displayName: `${prefix}:${QueueName.Maintenance}`, description: 'Scheduled upkeep in apps/results: the reconciler, retention' }),
+      new BullMQAdapter(this.batches, { displayName: `${prefix}:${QueueName.Batches}`, description: 'Batches: a parent per batch, a child per image that ends when its detection ends' }),
+      new BullMQAdapter(this.webhooks, { displayName: `${prefix}:${QueueName.Webhooks}`, description: 'Signed webhook deliveries to callback URLs; failed ones keep the receiver\'s answer' }),
     ];
   }
 

@@ -20,10 +20,10 @@ export interface DetectionWatch extends AsyncIterableIterator<DetectionEvent> {
  */
 const RECHECK_MS = 5000;
 
-const RANK: Readonly<Record<Status, number>> = { queued: 0, active: 1, completed: 2, failed: 2 };
+const RANK: Readonly<Record<Status, number>> = { queued: 0, active: 1, completed: 2, failed: 2, canceled: 2 };
 
 function isFinal(status: Status): boolean {
-  return status === 'completed' || status === 'failed';
+  return RANK[status] === 2;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { ArgusStore, DetectJobs } from '@argus/broker';
-import { type DetectionView, detectionView, failed, finalStatus, type ReadScope } from '@argus/contracts';
+import { canceledView, type DetectionView, detectionView, failed, finalStatus, type ReadScope } from '@argus/contracts';
 import { Injectable, Logger } from '@nestjs/common';
-import { ApiError } from '../errors/api-error';
+import { notFoundUnless } from '../errors/api-error';
 import { visibleIn } from '../http/request-context';
 import { ResultsClient } from '../results-client/results.client';
 
@@ -31,11 +31,9 @@ export class DetectionStatus {
     }
     const found = await this.store.getRequest(id);
     const stored = found && visibleIn(scope, found.record.clientId) ? found : null;
-    if (!stored) {
-      if (resultsDown) throw new ApiError('unavailable', 'Results are unavailable right now; retry shortly', { 'Retry-After': '2' });
-      throw new ApiError('not_found', `No detection with id "${id}"`);
-    }
+    if (!stored) throw notFoundUnless(resultsDown, `No detection with id "${id}"`);
     const { record, jobId, cached } = stored;
+    if (stored.canceledAt) return canceledView(record, { canceled: true, at: stored.canceledAt });
     const outcome = await this.store.getOutcome(record.workKey);
     if (outcome) return detectionView(record, finalStatus({ outcome }), { outcome, cached });
     if (!jobId) return detectionView(record, 'queued');

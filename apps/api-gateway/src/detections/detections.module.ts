@@ -6,13 +6,16 @@ import { AccessModule } from '../access/access.module';
 import { ModelsModule } from '../models/models.module';
 import { AnnotatedController } from './annotated.controller';
 import { CompletionWaiter } from './completion-waiter';
+import { DetectionDeletion } from './deletion.service';
+import { DetectionList } from './detection-list.service';
+import { ImageSources } from './image-sources.service';
 import { DetectionEventsController } from './detection-events.controller';
 import { DetectionEvents } from './detection-events.service';
 import { DetectionStatus } from './detection-status.service';
 import { DetectionsController } from './detections.controller';
 import { DetectionsService } from './detections.service';
 
-/** Detections over REST: submit, status, live events, annotated images; the use cases GraphQL shares. */
+/** Detections over REST: submit (an upload or a URL), list, status, delete, live events, annotated images; the use cases GraphQL and batches share. */
 @Module({
   imports: [
     AccessModule,
@@ -26,7 +29,7 @@ import { DetectionsService } from './detections.service';
     }),
   ],
   controllers: [DetectionsController, DetectionEventsController, AnnotatedController],
-  providers: [CompletionWaiter, DetectionsService, DetectionStatus, DetectionEvents],
-  exports: [DetectionsService, DetectionStatus, DetectionEvents],
+  providers: [CompletionWaiter, DetectionsService, DetectionStatus, DetectionEvents, DetectionList, DetectionDeletion, ImageSources],
+  exports: [DetectionsService, DetectionStatus, DetectionEvents, DetectionList, DetectionDeletion, ImageSources],
 })
 export class DetectionsModule {}

@@ -10,6 +10,7 @@ import type { Drain } from '../access/drain.service';
 import { ApiError } from '../errors/api-error';
 import type { ModelCatalog } from '../models/model-catalog.service';
 import { CompletionWaiter } from './completion-waiter';
+import type { ImageSources } from './image-sources.service';
 import { DetectionsService, type Submission } from './detections.service';
 
 const model = testModelInfo(['person', 'bicycle', 'car']);
@@ -37,6 +38,8 @@ function setup(options: { overload?: { now: Overload | null }; workers?: number;
     new Metrics('test'),
     backpressure,
     drain,
+    // Uploads only here: image URLs have their own tests (urls-webhooks.e2e.spec.ts).
+    { fetch: async () => Promise.reject(new Error('no URLs in these tests')), checkCallback: async (url: string) => url } as unknown as ImageSources,
   );
   return { service, store, jobs, persist, events };
 }
@@ -47,7 +50,7 @@ beforeAll(async () => {
 });
 
 const submission = (overrides: Partial<Submission> = {}): Submission => ({
-  image,
+  image: { bytes: image },
   fields: {},
   correlationId: 'c-1',
   clientId: 'key:alice',

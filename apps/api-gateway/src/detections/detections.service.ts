@@ -1,24 +1,46 @@
-import { ArgusStore, DetectJobs, newRequestId, PersistJobs, sha256Hex, workKey } from '@argus/broker';
+import { ArgusStore, DetectJobs, type IdempotencyClaim, newRequestId, PersistJobs, sha256Hex, workKey } from '@argus/broker';
 import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
 import { BULLMQ_PRIORITY, type DetectionView, detectionView, finalStatus, type Priority, type RequestRecord, type WorkOutcome } from '@argus/contracts';
 import { probeImage } from '@argus/imaging';
 import { Metrics } from '@argus/observability';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ApiError, ERROR_STATUS } from '../errors/api-error';
+import type { ArgusRequestContext } from '../http/request-context';
 import { Backpressure } from '../access/backpressure.service';
 import { Drain } from '../access/drain.service';
 import { ModelCatalog } from '../models/model-catalog.service';
-import { CompletionWaiter } from './completion-waiter';
-import { detectParams, priorityOf, resolveClasses, type SubmitFields } from './submit-params';
+import { CompletionWaiter, type PendingEnd } from './completion-waiter';
+import { ImageSources } from './image-sources.service';
+import { type BatchFields, detectParams, priorityOf, resolveClasses, type SubmitFields } from './submit-params';
 
-export interface Submission {
-  image: Buffer;
-  fields: SubmitFields;
+/** Who submits, as the access layer established it. */
+export interface Submitter {
   correlationId: string;
   /** Who is asking (an API key's id), for idempotency scoping and the per-tenant cache. */
   clientId: string;
   /** Priorities the client's API key may ask for (req.argus.priorities); others get 403. */
   allowedPriorities: readonly Priority[];
+  /** Whether the client's webhooks can be signed (callbackUrl is refused otherwise). */
+  webhooks?: boolean;
+}
+
+/** The submitter of a request from its context (REST's req.argus, GraphQL's caller), with its Idempotency-Key if any. */
+export function submitterOf(caller: ArgusRequestContext, idempotencyKey?: string | null): Submitter & { idempotencyKey?: string } {
+  return {
+    correlationId: caller.correlationId,
+    clientId: caller.clientId,
+    allowedPriorities: caller.priorities ?? [],
+    ...(caller.webhooks !== undefined ? { webhooks: caller.webhooks } : {}),
+    ...(idempotencyKey ? { idempotencyKey } : {}),
+  };
+}
+
+/** An image as sent: its bytes, or a URL Argus fetches. */
+export type ImageInput = { bytes: Buffer } | { url: string };
+
+export interface Submission extends Submitter {
+  image: ImageInput;
+  fields: SubmitFields;
   idempotencyKey?: string;
 }
 
@@ -28,11 +50,26 @@ export interface SubmissionReply {
   view: DetectionView;
 }
 
+/** A request checked and described, ready to be admitted. */
+export interface Prepared {
+  record: RequestRecord;
+  image: Buffer;
+  deadline: number | undefined;
+}
+
+/** How admission went for a request: replayed (its Idempotency-Key named another), answered from the cache, or queued. */
+export type Admitted =
+  | { kind: 'replay'; requestId: string; fingerprint: string }
+  | { kind: 'hit'; outcome: WorkOutcome }
+  | { kind: 'queued'; jobId: string; ownEnd: PendingEnd | null }
+  | { kind: 'unqueued' };
+
 /**
  * Admission of detection requests: checks the image and options, answers from the cache when
  * it can, otherwise queues the work on its model's queue (sharing a job with identical requests in
  * flight) and optionally waits for it. Once admit() has recorded a request it is accepted: the
  * ledger guarantees it ends in Postgres even if what follows here fails (the reconciler finishes it).
+ * Batches admit each of their images through the same steps.
  */
 @Injectable()
 export class DetectionsService {
@@ -48,25 +85,70 @@ export class DetectionsService {
     private readonly metrics: Metrics,
     private readonly backpressure: Backpressure,
     private readonly drain: Drain,
+    private readonly sources: ImageSources,
   ) {}
 
   async submit(submission: Submission): Promise<SubmissionReply> {
     const started = performance.now();
-    const { image, fields } = submission;
-    if (!submission.allowedPriorities.includes(priorityOf(fields))) {
-      throw new ApiError('forbidden', `This API key may not ask for priority "${priorityOf(fields)}" (allowed: ${submission.allowedPriorities.join(', ') || 'none'})`);
+    const { fields } = submission;
+    this.checkPriority(submission, fields);
+    const callbackUrl = fields.callbackUrl === undefined ? undefined : await this.sources.checkCallback(fields.callbackUrl, submission);
+    const image = 'bytes' in submission.image ? submission.image.bytes : await this.sources.fetch(submission.image.url);
+    const prepared = await this.prepare(image, fields, submission, { ...(callbackUrl ? { callbackUrl } : {}) });
+    const { record } = prepared;
+    const waitMs = Math.min(fields.wait ?? 0, this.config.limits.maxWaitMs);
+
+    // Backpressure before anything is recorded: a refused request leaves no trace. A finished
+    // result is still served (it adds no work).
+    await this.refuseIfOverloaded([record]);
+
+    const fingerprint = `${record.workKey}:${record.priority}`;
+    const idempotency = submission.idempotencyKey !== undefined ? { clientId: submission.clientId, key: submission.idempotencyKey, fingerprint } : undefined;
+    const admitted = await this.admit(prepared, idempotency, true);
+    switch (admitted.kind) {
+      case 'replay':
+        if (admitted.fingerprint !== fingerprint) {
+          throw new ApiError('idempotency_key_reused', 'This Idempotency-Key was used for a different request (another image, model or options)');
+        }
+        return this.replay(admitted.requestId, waitMs);
+      case 'hit':
+        this.metrics.observeStage('cache_hit', performance.now() - started, record.model.name, record.model.version);
+        return this.reply(record, admitted.outcome, true);
+      case 'unqueued':
+        return { status: 202, view: await this.queuedView(record) };
+      case 'queued': {
+        let finished: WorkOutcome | null;
+        if (admitted.ownEnd) finished = await this.drain.race(admitted.ownEnd.until(waitMs));
+        else finished = await this.drain.race(this.waiter.wait(admitted.jobId, record.workKey, waitMs));
+        if (finished) return this.reply(record, finished, false);
+        return { status: 202, view: await this.queuedView(record) };
+      }
     }
+  }
+
+  /** 403 when the key may not ask for the priority. */
+  checkPriority(submitter: Submitter, fields: Pick<SubmitFields, 'priority'>): void {
+    if (!submitter.allowedPriorities.includes(priorityOf(fields))) {
+      throw new ApiError('forbidden', `This API key may not ask for priority "${priorityOf(fields)}" (allowed: ${submitter.allowedPriorities.join(', ') || 'none'})`);
+    }
+  }
+
+  /**
+   * Checks an image and the options and describes the request (not yet recorded): its id, work
+   * key, model version, parameters. `id` names it in advance (a batch names its items' requests
+   * before admitting them).
+   */
+  async prepare(image: Buffer, fields: BatchFields, submitter: Submitter, extra: { id?: string; batchId?: string; callbackUrl?: string } = {}): Promise<Prepared> {
     const probe = await probeImage(image, { maxBytes: this.config.limits.maxImageBytes, maxPixels: this.config.limits.maxImagePixels });
     const model = await this.catalog.resolve(fields.model ?? this.config.models.default);
     const classes = resolveClasses(fields.classes, model);
     const params = detectParams(fields, model, classes?.ids ?? null, this.config.defaults);
-    const priority = priorityOf(fields);
     const sha256 = sha256Hex(image);
     // Per tenant by default: a client must not learn (from `cached`, or from how fast the answer
     // comes) that someone else sent the same photo.
-    const key = workKey(sha256, { name: model.name, version: model.version }, params, this.config.cache.scope === 'tenant' ? submission.clientId : null);
+    const key = workKey(sha256, { name: model.name, version: model.version }, params, this.config.cache.scope === 'tenant' ? submitter.clientId : null);
     const record: RequestRecord = {
-      id: newRequestId(),
+      id: extra.id ?? newRequestId(),
       workKey: key,
       sha256,
       width: probe.width,
@@ -75,63 +157,60 @@ export class DetectionsService {
       model: { name: model.name, version: model.version },
       params,
       classLabels: classes?.labels ?? null,
-      priority,
-      correlationId: submission.correlationId,
+      priority: priorityOf(fields),
+      correlationId: submitter.correlationId,
       createdAt: new Date().toISOString(),
-      ...(submission.clientId !== 'anonymous' ? { clientId: submission.clientId } : {}),
+      ...(submitter.clientId !== 'anonymous' ? { clientId: submitter.clientId } : {}),
+      ...(extra.callbackUrl ? { callbackUrl: extra.callbackUrl } : {}),
+      ...(extra.batchId ? { batchId: extra.batchId } : {}),
     };
-    const waitMs = Math.min(fields.wait ?? 0, this.config.limits.maxWaitMs);
     const deadline = fields.deadlineMs !== undefined ? Date.now() + fields.deadlineMs : undefined;
+    return { record, image, deadline };
+  }
 
-    // Backpressure before anything is recorded: a refused request leaves no trace. A finished
-    // result is still served (it adds no work).
-    const overload = await this.backpressure.check(model.name);
-    if (overload && !(await this.store.getOutcome(key))) throw this.backpressure.refusal(priority, overload);
-
-    // One round trip, one atomic step: the Idempotency-Key, the record, the ledger entry, and a
-    // cache hit or the request attached to its work with its image held for the job added next.
-    const fingerprint = `${key}:${priority}`;
-    const admission = await this.store.admit(
-      record,
-      image,
-      submission.idempotencyKey !== undefined ? { clientId: submission.clientId, key: submission.idempotencyKey, fingerprint } : undefined,
-    );
-    if (admission.kind === 'replay') {
-      if (admission.fingerprint !== fingerprint) {
-        throw new ApiError('idempotency_key_reused', 'This Idempotency-Key was used for a different request (another image, model or options)');
-      }
-      return this.replay(admission.requestId, waitMs);
+  /** 503 (Retry-After) when the queues are too full for new work, unless every request is answered from the cache. */
+  async refuseIfOverloaded(records: readonly RequestRecord[]): Promise<void> {
+    const models = [...new Set(records.map((r) => r.model.name))];
+    for (const model of models) {
+      const overload = await this.backpressure.check(model);
+      if (!overload) continue;
+      const pending = records.filter((r) => r.model.name === model);
+      const cached = await Promise.all(pending.map((r) => this.store.getOutcome(r.workKey)));
+      if (cached.some((outcome) => !outcome)) throw this.backpressure.refusal(pending[0]?.priority ?? 'normal', overload);
     }
+  }
+
+  /**
+   * Admits a prepared request. One round trip, one atomic step: the Idempotency-Key, the record,
+   * the ledger entry, and a cache hit or the request attached to its work with its image held for
+   * the job added next (or joined). `listen`: start listening for the job's end before adding it,
+   * so a caller that waits cannot miss it.
+   */
+  async admit(prepared: Prepared, idempotency: IdempotencyClaim | undefined, listen: boolean): Promise<Admitted> {
+    const { record, image, deadline } = prepared;
+    const admission = await this.store.admit(record, image, idempotency);
+    if (admission.kind === 'replay') return admission;
     if (admission.kind === 'hit') {
       this.metrics.cacheLookups.inc({ result: 'hit' });
       await this.persistHit(record, admission.outcome);
-      this.metrics.observeStage('cache_hit', performance.now() - started, model.name, model.version);
-      return this.reply(record, admission.outcome, true);
+      return admission;
     }
     this.metrics.cacheLookups.inc({ result: 'miss' });
-
-    // Listening starts before the job exists, so its end cannot be missed.
-    const ownEnd = this.waiter.listen(record.id);
+    const ownEnd = listen ? this.waiter.listen(record.id) : null;
     let jobId: string;
     try {
       jobId = await this.enqueue(record, deadline);
     } catch (error) {
-      ownEnd.cancel();
+      ownEnd?.cancel();
       // Recorded and attached: the reconciler adds the job from the ledger. The request is
       // accepted; the client polls it like any other.
       this.logger.warn({ msg: 'accepted, but the job could not be added now; the reconciler will add it', requestId: record.id, error: messageOf(error) });
-      return { status: 202, view: await this.queuedView(record) };
+      return { kind: 'unqueued' };
     }
-    this.logger.log({ msg: 'accepted', requestId: record.id, jobId, shared: jobId !== record.id, model: model.name, priority, bytes: image.length });
-    let finished: WorkOutcome | null;
-    if (jobId === record.id) {
-      finished = await this.drain.race(ownEnd.until(waitMs));
-    } else {
-      ownEnd.cancel();
-      finished = await this.drain.race(this.waiter.wait(jobId, key, waitMs));
-    }
-    if (finished) return this.reply(record, finished, false);
-    return { status: 202, view: await this.queuedView(record) };
+    this.logger.log({ msg: 'accepted', requestId: record.id, jobId, shared: jobId !== record.id, model: record.model.name, priority: record.priority, bytes: image.length, batchId: record.batchId });
+    if (jobId === record.id) return { kind: 'queued', jobId, ownEnd };
+    ownEnd?.cancel();
+    return { kind: 'queued', jobId, ownEnd: null };
   }
 
   /**
@@ -172,7 +251,7 @@ export class DetectionsService {
   }
 
   /** A queued request's view; it says so when no inference process serves its model right now (the job waits for one). */
-  private async queuedView(record: RequestRecord): Promise<DetectionView> {
+  async queuedView(record: RequestRecord): Promise<DetectionView> {
     const view = detectionView(record, 'queued');
     const workers = await this.catalog.liveWorkers(record.model.name).catch(() => null);
     if (workers === 0) {

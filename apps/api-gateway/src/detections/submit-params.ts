@@ -20,12 +20,28 @@ export const SubmitFieldsSchema = z
     wait: optional(z.coerce.number().int().min(0)),
     /** Milliseconds from now after which the job, if still waiting, fails with deadline_exceeded instead of running. */
     deadlineMs: optional(z.coerce.number().int().min(1).max(MAX_DEADLINE_MS)),
+    /** Where a signed webhook goes when the detection ends (http or https; checked against the address policy). */
+    callbackUrl: optional(z.string().trim().min(1).max(2000)),
   })
   .strict();
 export type SubmitFields = z.infer<typeof SubmitFieldsSchema>;
 
+
 /** Parses and validates the submitted options; any problem is a 400 naming the field. */
 export function parseSubmitFields(...sources: Record<string, unknown>[]): SubmitFields {
+  return parseFields(SubmitFieldsSchema, 'image, url', sources);
+}
+
+/** A batch takes a single detection's options, except `wait` (nothing waits for a batch). */
+export const BatchFieldsSchema = SubmitFieldsSchema.omit({ wait: true });
+export type BatchFields = z.infer<typeof BatchFieldsSchema>;
+
+/** Parses and validates a batch's options (form fields); any problem is a 400 naming the field. */
+export function parseBatchFields(fields: Record<string, unknown>): BatchFields {
+  return parseFields(BatchFieldsSchema, 'images, url', [fields]);
+}
+
+function parseFields<T extends z.ZodObject>(schema: T, imageFields: string, sources: Record<string, unknown>[]): z.infer<T> {
   const merged: Record<string, unknown> = {};
   for (const source of sources) {
     for (const [key, value] of Object.entries(source)) {
@@ -33,11 +49,11 @@ export function parseSubmitFields(...sources: Record<string, unknown>[]): Submit
       if (value !== undefined) merged[key] = value;
     }
   }
-  const parsed = SubmitFieldsSchema.safeParse(merged);
+  const parsed = schema.safeParse(merged);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       if (issue.code === 'unrecognized_keys') {
-        return `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}; accepted: image, ${Object.keys(SubmitFieldsSchema.shape).join(', ')}`;
+        return `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}; accepted: ${imageFields}, ${Object.keys(schema.shape).join(', ')}`;
       }
       return `${issue.path.join('.') || 'body'}: ${issue.message}`;
     });

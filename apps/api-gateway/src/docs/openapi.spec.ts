@@ -1,4 +1,5 @@
 import { buildConfig } from '@argus/config';
+import { DetectionListQuerySchema } from '@argus/contracts';
 import { MetricsModule } from '@argus/observability';
 import { openApiProblems, schemaValidator } from '@argus/testing';
 import type { INestApplication, Type } from '@nestjs/common';
@@ -7,7 +8,7 @@ import type { OperationObject, ResponseObject } from '@nestjs/swagger/dist/inter
 import { Test } from '@nestjs/testing';
 import type { Express } from 'express';
 import { AppModule } from '../app.module';
-import { SubmitFieldsSchema } from '../detections/submit-params';
+import { BatchFieldsSchema, SubmitFieldsSchema } from '../detections/submit-params';
 import { buildOpenApiDocument, hasSuccessSchema, operationsOf } from './openapi';
 
 /** Routes served that are not REST API: the web page and its assets. */
@@ -71,15 +72,39 @@ describe('the OpenAPI document', () => {
     }
   });
 
-  it('describes the submission: multipart with the file and every option, or a raw image body', () => {
+  it('describes the submission: multipart with the file (or its URL) and every option, or a raw image body', () => {
     const submit = document.paths['/v1/detections']?.post as OperationObject;
     const body = submit.requestBody as { content: Record<string, { schema: unknown }> };
     expect(body.content['multipart/form-data']?.schema).toEqual({ $ref: '#/components/schemas/SubmitForm' });
     expect(Object.keys(body.content).filter((t) => t.startsWith('image/'))).not.toHaveLength(0);
+    expect(body.content['application/json']?.schema).toEqual({ $ref: '#/components/schemas/SubmitJson' });
     const form = document.components?.schemas?.['SubmitForm'] as { properties: Record<string, unknown> };
-    expect(Object.keys(form.properties).sort()).toEqual(['image', ...Object.keys(SubmitFieldsSchema.shape)].sort());
+    expect(Object.keys(form.properties).sort()).toEqual(['image', 'url', ...Object.keys(SubmitFieldsSchema.shape)].sort());
     const query = (submit.parameters ?? []).flatMap((p) => ('in' in p && p.in === 'query' ? [p.name] : []));
     expect(query.sort()).toEqual(Object.keys(SubmitFieldsSchema.shape).sort());
+  });
+
+  it('describes a batch: files and URLs with a detection\'s options but wait, and its views', () => {
+    const submit = document.paths['/v1/batches']?.post as OperationObject;
+    const body = submit.requestBody as { content: Record<string, { schema: unknown }> };
+    expect(Object.keys(body.content)).toEqual(['multipart/form-data']);
+    const form = document.components?.schemas?.['BatchForm'] as { properties: Record<string, unknown> };
+    expect(Object.keys(form.properties).sort()).toEqual(['images', 'url', ...Object.keys(BatchFieldsSchema.shape)].sort());
+    expect(Object.keys(submit.responses)).toContain('202');
+    const results = document.paths['/v1/batches/{id}/results']?.get as OperationObject;
+    expect(Object.keys((results.responses['200'] as ResponseObject).content ?? {}).sort()).toEqual(['application/json', 'application/x-ndjson', 'text/csv']);
+    const batch = schemaValidator(document, 'BatchView');
+    const view = { id: 'b', status: 'active', total: 2, completed: 1, failed: 0, items: [{ id: 'd1', image: 'a.jpg' }], createdAt: 'x', completedAt: null };
+    expect(batch(view)).toEqual([]);
+    expect(batch({ ...view, status: 'done' })).not.toEqual([]);
+  });
+
+  it('documents listing and deleting detections with the list\'s parameters and both answers of a delete', () => {
+    const list = document.paths['/v1/detections']?.get as OperationObject;
+    const query = (list.parameters ?? []).flatMap((p) => ('in' in p && p.in === 'query' ? [p.name] : []));
+    expect(query.sort()).toEqual(Object.keys(DetectionListQuerySchema.shape).sort());
+    const remove = document.paths['/v1/detections/{id}']?.delete as OperationObject;
+    expect(Object.keys(remove.responses)).toEqual(expect.arrayContaining(['200', '204', '404', '409']));
   });
 
   it('has schemas that accept what the API returns and refuse what it never returns', () => {

@@ -92,6 +92,8 @@ export function completeDocument(document: OpenAPIObject): OpenAPIObject {
     if (content) {
       for (const type of Object.keys(content)) {
         if (type.startsWith('image/')) content[type] = { schema: { type: 'string', format: 'binary' } };
+        // A JSON submission names its image by URL (the bytes go as a file or a raw body).
+        if (type === 'application/json' && operation.operationId === 'submitDetection') content[type] = { schema: ref('SubmitJson') };
       }
     }
   }

@@ -1,4 +1,4 @@
-import { DetectionStatusSchema, DetectionViewSchema, ErrorInfoSchema, MODEL_FAMILIES, PrioritySchema } from '@argus/contracts';
+import { BatchResultSchema, BatchViewSchema, DetectionStatusSchema, DetectionViewSchema, ErrorInfoSchema, MODEL_FAMILIES, PrioritySchema } from '@argus/contracts';
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { z } from 'zod';
 import { MAX_DEADLINE_MS } from '@argus/contracts';
@@ -39,6 +39,13 @@ export const SUBMIT_OPTIONS: Readonly<Record<string, SchemaObject>> = {
     maximum: MAX_DEADLINE_MS,
     description: 'Milliseconds from now after which the job, if still waiting, fails with deadline_exceeded instead of running.',
   },
+  callbackUrl: {
+    type: 'string',
+    format: 'uri',
+    description:
+      'Where a signed webhook (Standard Webhooks) is posted when the detection ends: {"type": "detection.completed" | "detection.failed", "data": DetectionView}. ' +
+      'http or https, at an address the deployment allows (url_not_allowed otherwise); the key needs a webhook secret.',
+  },
   wait: {
     type: 'integer',
     minimum: 0,
@@ -46,6 +53,17 @@ export const SUBMIT_OPTIONS: Readonly<Record<string, SchemaObject>> = {
     default: 0,
   },
 };
+
+/** A batch's options: a single detection's, but `wait`; its callbackUrl gets one `batch.completed` webhook. */
+export const BATCH_OPTIONS: Readonly<Record<string, SchemaObject>> = Object.fromEntries(
+  Object.entries(SUBMIT_OPTIONS)
+    .filter(([name]) => name !== 'wait')
+    .map(([name, schema]) =>
+      name === 'callbackUrl'
+        ? [name, { ...schema, description: 'Where one signed webhook {"type": "batch.completed", "data": BatchView} is posted once every image has ended (same rules as a detection\'s).' }]
+        : [name, schema],
+    ),
+);
 
 /** Every schema the document names, generated from the zod contracts where they exist. */
 export function openApiSchemas() {
@@ -55,12 +73,47 @@ export function openApiSchemas() {
     ErrorBody: fromZod(z.object({ error: ErrorInfoSchema })),
     SubmitForm: {
       type: 'object',
-      required: ['image'],
+      description: 'Exactly one of `image` and `url`.',
       properties: {
         image: { type: 'string', format: 'binary', description: 'The photo: JPEG, PNG, WebP, GIF, TIFF or AVIF, up to MAX_IMAGE_BYTES.' },
+        url: {
+          type: 'string',
+          format: 'uri',
+          description:
+            'Instead of `image`: an http(s) URL Argus fetches (at most 3 redirects, MAX_IMAGE_BYTES, URL_FETCH_TIMEOUT_MS). Loopback, private, link-local and metadata ' +
+            'addresses are refused (403 url_not_allowed) unless URL_FETCH_ALLOW lists them; a failed fetch is 422 url_fetch_failed.',
+        },
         ...SUBMIT_OPTIONS,
       },
     } satisfies SchemaObject,
+    SubmitJson: {
+      type: 'object',
+      required: ['url'],
+      description: 'A submission by URL as JSON: `url` and the same options (numbers and booleans as JSON values, `classes` as an array or a comma-separated string).',
+      properties: {
+        url: { type: 'string', format: 'uri', description: 'An http(s) URL of the photo, fetched as the form\'s `url`.' },
+        ...SUBMIT_OPTIONS,
+      },
+    } satisfies SchemaObject,
+    BatchForm: {
+      type: 'object',
+      description: 'At least one image: files in `images`, URLs in `url` (both repeatable), at most BATCH_MAX_IMAGES and BATCH_MAX_BYTES in all.',
+      properties: {
+        images: { type: 'array', items: { type: 'string', format: 'binary' }, description: 'Photos, each named by its file name.' },
+        url: { type: 'array', items: { type: 'string', format: 'uri' }, description: 'Image URLs, fetched like a detection\'s `url`.' },
+        ...BATCH_OPTIONS,
+      },
+    } satisfies SchemaObject,
+    DetectionPage: {
+      type: 'object',
+      required: ['items', 'nextCursor'],
+      properties: {
+        items: { type: 'array', items: { $ref: '#/components/schemas/DetectionView' } },
+        nextCursor: { type: 'string', nullable: true, description: 'Pass as `cursor` for the next page; null on the last page.' },
+      },
+    } satisfies SchemaObject,
+    BatchView: fromZod(BatchViewSchema),
+    BatchResult: fromZod(BatchResultSchema),
     ModelList: {
       type: 'object',
       required: ['models'],

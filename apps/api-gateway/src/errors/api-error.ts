@@ -14,6 +14,8 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   forbidden: 403,
   rate_limited: 429,
   payload_too_large: 413,
+  url_not_allowed: 403,
+  url_fetch_failed: 422,
   not_an_image: 415,
   unsupported_image_type: 415,
   truncated_image: 422,
@@ -52,4 +54,13 @@ export class ApiError extends Error {
   info(): ErrorInfo {
     return { code: this.code, message: this.message };
   }
+}
+
+/**
+ * The answer for something found neither in Postgres nor in Redis: 404 not_found, or 503
+ * unavailable when apps/results could not be asked (it may well exist there).
+ */
+export function notFoundUnless(resultsDown: unknown, message: string): ApiError {
+  if (resultsDown) return new ApiError('unavailable', 'Results are unavailable right now; retry shortly', { 'Retry-After': '2' });
+  return new ApiError('not_found', message);
 }

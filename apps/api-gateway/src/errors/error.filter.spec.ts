@@ -1,7 +1,7 @@
 import { ImageError } from '@argus/imaging';
 import { HttpException, NotFoundException } from '@nestjs/common';
 import { ApiError, ERROR_STATUS } from './api-error';
-import { toApiError } from './error.filter';
+import { BatchErrorFilter, toApiError } from './error.filter';
 
 describe(toApiError.name, () => {
   it('keeps our own errors', () => {
@@ -25,6 +25,9 @@ describe(toApiError.name, () => {
   it('maps Nest HTTP exceptions to our codes', () => {
     expect(toApiError(new NotFoundException('Cannot GET /nope')).code).toBe('not_found');
     expect(toApiError(new HttpException('bad', 400)).status).toBe(400);
+    // Too many files for a detection is a wrong request; for a batch, a batch too large.
+    expect(toApiError(new HttpException('Too many files', 400))).toMatchObject({ status: 400, code: 'validation_failed' });
+    expect((new BatchErrorFilter() as unknown as { toApiError(e: unknown): ApiError }).toApiError(new HttpException('Too many files', 400))).toMatchObject({ status: 413, code: 'payload_too_large' });
   });
 
   it('answers a full Redis (OOM under noeviction) with 503 overloaded and Retry-After, never a 500', () => {

@@ -13,11 +13,16 @@ import { ApiError } from './api-error';
 export class ErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
 
+  /** The API error for what was thrown (routes with errors of their own refine it). */
+  protected toApiError(exception: unknown): ApiError {
+    return toApiError(exception);
+  }
+
   catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') throw exception; // GraphQL and others format their own errors
     const res = host.switchToHttp().getResponse<Response>();
     const req = host.switchToHttp().getRequest<Request>();
-    const error = toApiError(exception);
+    const error = this.toApiError(exception);
     if (error.status >= 500) {
       this.logger.error({ msg: 'request failed', method: req.method, path: req.path, error: exception instanceof Error ? (exception.stack ?? exception.message) : String(exception) });
     }
@@ -40,7 +45,7 @@ export function toApiError(exception: unknown): ApiError {
   // multer (multipart uploads)
   if (typeof e.code === 'string' && e.code.startsWith('LIMIT_')) {
     if (e.code === 'LIMIT_FILE_SIZE') return new ApiError('payload_too_large', 'The image is larger than the limit (MAX_IMAGE_BYTES)');
-    if (e.code === 'LIMIT_UNEXPECTED_FILE') return new ApiError('validation_failed', `Unexpected file field "${e.field ?? ''}": send the image in the field "image"`);
+    if (e.code === 'LIMIT_UNEXPECTED_FILE') return new ApiError('validation_failed', `Unexpected file field "${e.field ?? ''}": send a detection's image in the field "image", a batch's in fields "images"`);
     return new ApiError('validation_failed', `The multipart form exceeds a limit (${e.code})`);
   }
   if (exception instanceof HttpException) {
@@ -86,4 +91,19 @@ export function isRedisFull(exception: unknown): boolean {
 
 function multipartHint(message: string): string {
   return /multipart|boundary|form/i.test(message) ? `Malformed multipart body: ${message}` : message;
+}
+
+/**
+ * A batch's errors: multer's count limits (more files or fields than BATCH_MAX_IMAGES allows),
+ * which Nest's interceptor turns into a 400 with multer's text, are a batch too large (413).
+ */
+@Catch()
+export class BatchErrorFilter extends ErrorFilter {
+  protected override toApiError(exception: unknown): ApiError {
+    const message = exception instanceof HttpException ? exception.message : '';
+    if (exception instanceof HttpException && exception.getStatus() === 400 && /^Too many (files|fields|parts)$/.test(message)) {
+      return new ApiError('payload_too_large', `${message}: a batch takes at most BATCH_MAX_IMAGES images`);
+    }
+    return toApiError(exception);
+  }
 }

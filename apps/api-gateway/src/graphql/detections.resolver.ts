@@ -1,17 +1,21 @@
 import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
-import { type DetectionListQuery, DetectionListQuerySchema, type DetectionStatus as Status, type DetectionView, type Priority } from '@argus/contracts';
-import { Inject, Logger } from '@nestjs/common';
+import { type DetectionStatus as Status, type DetectionView, MAX_LIST_LIMIT, type Priority } from '@argus/contracts';
+import { Inject } from '@nestjs/common';
 import { Args, Context, ID, Int, Mutation, Query, Resolver, Subscription } from '@nestjs/graphql';
 import type { Request } from 'express';
+import { DetectionDeletion } from '../detections/deletion.service';
 import { DetectionEvents, type DetectionWatch } from '../detections/detection-events.service';
+import { DetectionList, parseListQuery } from '../detections/detection-list.service';
 import { DetectionStatus } from '../detections/detection-status.service';
-import { DetectionsService } from '../detections/detections.service';
+import { idempotencyKeyOf } from '../detections/detections.controller';
+import { DetectionsService, type ImageInput, submitterOf } from '../detections/detections.service';
 import { parseSubmitFields } from '../detections/submit-params';
 import { ApiError } from '../errors/api-error';
 import { type ArgusRequestContext, contextOf, readScopeOf } from '../http/request-context';
-import { ResultsClient } from '../results-client/results.client';
 import { submittedImage } from './image-input';
 import {
+  DeletionOutcomeEnum,
+  DetectionDeletionType,
   DetectionEventType,
   DetectionOptionsInput,
   DetectionPageType,
@@ -22,13 +26,16 @@ import {
 import { GraphQLUpload, type UploadedFile } from './upload.scalar';
 
 /** Largest `first` of `detections` (apps/results pages at most 100). */
-export const MAX_PAGE = 100;
+export const MAX_PAGE = MAX_LIST_LIMIT;
 
 /** The GraphQL context: Express's request for HTTP operations; the socket's caller for subscriptions. */
 export interface GraphqlContext {
   req?: Request;
   ws?: ArgusRequestContext;
 }
+
+/** How the GraphQL arguments of `detections` are called in the list query's schema. */
+const LIST_NAMES: Readonly<Record<string, string>> = { cursor: 'after', limit: 'first' };
 
 /** Who is calling: the HTTP request's authenticated client, or the socket's. */
 export function callerOf(context: GraphqlContext): ArgusRequestContext {
@@ -56,7 +63,7 @@ export async function* graphqlEvents(watch: DetectionWatch): AsyncGenerator<Dete
   try {
     for await (const event of watch) {
       if (event.type === 'status') {
-        if (event.status === 'completed' || event.status === 'failed') final = event;
+        if (event.status === 'completed' || event.status === 'failed' || event.status === 'canceled') final = event;
         else yield { id: event.id, status: event.status, at: event.at, detection: null };
       } else {
         const detection: DetectionView = event.detection;
@@ -71,12 +78,11 @@ export async function* graphqlEvents(watch: DetectionWatch): AsyncGenerator<Dete
 
 @Resolver(() => DetectionType)
 export class DetectionsResolver {
-  private readonly logger = new Logger(DetectionsResolver.name);
-
   constructor(
     private readonly detections: DetectionsService,
     private readonly status: DetectionStatus,
-    private readonly results: ResultsClient,
+    private readonly listing: DetectionList,
+    private readonly deletion: DetectionDeletion,
     private readonly events: DetectionEvents,
     @Inject(ARGUS_CONFIG) private readonly config: ArgusConfig,
   ) {}
@@ -88,53 +94,61 @@ export class DetectionsResolver {
 
   @Query(() => DetectionPageType, {
     name: 'detections',
-    description: 'Finished detections (as persisted by apps/results), newest first, with filters; page with `after` = the last page\'s `nextCursor`.',
+    description:
+      "The caller's detections that have ended (completed, failed, canceled), newest first, with filters (REST: GET /v1/detections); " +
+      "page with `after` = the last page's `nextCursor`.",
   })
   async list(
     @Args('status', { type: () => DetectionStatusEnum, nullable: true }) status: Status | null,
     @Args('model', { type: () => String, nullable: true }) model: string | null,
     @Args('priority', { type: () => PriorityEnum, nullable: true }) priority: Priority | null,
-    @Args('from', { type: () => String, nullable: true, description: 'ISO-8601 date-time: created at or after.' }) from: string | null,
-    @Args('to', { type: () => String, nullable: true, description: 'ISO-8601 date-time: created before.' }) to: string | null,
-    @Args('after', { type: () => String, nullable: true }) after: string | null,
-    @Args('first', { type: () => Int, defaultValue: 20, description: `Page size, 1 to ${MAX_PAGE}.` }) first: number,
+    @Args('since', { type: () => String, nullable: true, description: 'ISO-8601: created at or after.' }) since: string | null,
+    @Args('until', { type: () => String, nullable: true, description: 'ISO-8601: created before.' }) until: string | null,
+    @Args('from', { type: () => String, nullable: true, deprecationReason: 'Use `since`.' }) from: string | null,
+    @Args('to', { type: () => String, nullable: true, deprecationReason: 'Use `until`.' }) to: string | null,
+    @Args('after', { type: () => String, nullable: true, description: "The previous page's `nextCursor` (REST: `cursor`)." }) after: string | null,
+    @Args('first', { type: () => Int, defaultValue: 20, description: `Page size, 1 to ${MAX_PAGE} (REST: \`limit\`).` }) first: number,
     @Context() context: GraphqlContext,
   ): Promise<DetectionPageType> {
-    const given = { status, model, priority, from, to, after, limit: first };
-    const parsed = DetectionListQuerySchema.safeParse(Object.fromEntries(Object.entries(given).filter(([, v]) => v !== null && v !== undefined)));
-    if (!parsed.success) {
-      const problems = parsed.error.issues.map((i) => `${i.path.join('.') === 'limit' ? 'first' : i.path.join('.')}: ${i.message}`).join('; ');
-      throw new ApiError('validation_failed', `Invalid detections query: ${problems}`);
-    }
-    let page: Awaited<ReturnType<ResultsClient['list']>>;
-    try {
-      page = await this.results.list(parsed.data satisfies DetectionListQuery, readScopeOf(callerOf(context)));
-    } catch (error) {
-      const code = (error as { code?: unknown } | null)?.code;
-      if (code === 'validation_failed') throw new ApiError('validation_failed', String((error as { message?: unknown }).message ?? 'invalid query'));
-      this.logger.warn({ msg: 'apps/results did not answer a list', error: error instanceof Error ? error.message : String(error) });
-      throw new ApiError('unavailable', 'Results are unavailable right now; retry shortly');
-    }
+    const query = parseListQuery({ status, model, priority, since: since ?? from, until: until ?? to, cursor: after, limit: first }, LIST_NAMES);
+    const page = await this.listing.page(query, readScopeOf(callerOf(context)));
     return { items: page.items, nextCursor: page.nextCursor, hasNextPage: page.nextCursor !== null };
   }
 
   @Mutation(() => DetectionType, {
     name: 'submitDetection',
     description:
-      'Submits a photo, as an Upload (GraphQL multipart request) or as base64 text; the same checks and options as REST POST /v1/detections. ' +
-      'Returns the detection: completed when done within options.wait (or cached), queued otherwise, failed with its error when it failed while waiting.',
+      'Submits a photo, as an Upload (GraphQL multipart request), as base64 text, or as an image URL Argus fetches; the same checks and options as REST ' +
+      'POST /v1/detections. Returns the detection: completed when done within options.wait (or cached), queued otherwise, failed with its error when it failed while waiting.',
   })
   async submit(
     @Args('image', { type: () => GraphQLUpload, nullable: true }) image: UploadedFile | null,
     @Args('imageBase64', { type: () => String, nullable: true, description: 'The photo as base64 (a data: URL prefix is allowed).' }) imageBase64: string | null,
+    @Args('imageUrl', { type: () => String, nullable: true, description: 'An http(s) URL of the photo, fetched by Argus (REST: `url`).' }) imageUrl: string | null,
     @Args('options', { type: () => DetectionOptionsInput, nullable: true }) options: DetectionOptionsInput | null,
+    @Args('idempotencyKey', { type: () => String, nullable: true, description: 'As REST\'s Idempotency-Key header.' }) idempotencyKey: string | null,
     @Context() context: GraphqlContext,
   ): Promise<DetectionView> {
-    const bytes = submittedImage(image, imageBase64, this.config.limits.maxImageBytes);
-    const fields = parseSubmitFields(optionsToFields(options));
-    const { correlationId, clientId, priorities } = callerOf(context);
-    const reply = await this.detections.submit({ image: bytes, fields, correlationId, clientId, allowedPriorities: priorities ?? [] });
+    let input: ImageInput;
+    if (imageUrl !== null && imageUrl !== undefined) {
+      if (image || (imageBase64 !== null && imageBase64 !== undefined)) throw new ApiError('validation_failed', 'Send the image once: `image`, `imageBase64` or `imageUrl`');
+      input = { url: imageUrl };
+    } else {
+      input = { bytes: submittedImage(image, imageBase64, this.config.limits.maxImageBytes) };
+    }
+    const reply = await this.detections.submit({ image: input, fields: parseSubmitFields(optionsToFields(options)), ...submitterOf(callerOf(context), idempotencyKeyOf(idempotencyKey ?? undefined)) });
     return reply.view;
+  }
+
+  @Mutation(() => DetectionDeletionType, {
+    name: 'deleteDetection',
+    description:
+      'Cancels a detection still waiting (outcome canceled, with its view) or erases a finished one (outcome erased: its row, cached result and photo are gone); ' +
+      'a running one is refused with not_ready (REST: DELETE /v1/detections/{id}).',
+  })
+  async deleteDetection(@Args('id', { type: () => ID }) id: string, @Context() context: GraphqlContext): Promise<DetectionDeletionType> {
+    const done = await this.deletion.delete(id, readScopeOf(callerOf(context)));
+    return done.outcome === 'erased' ? { outcome: DeletionOutcomeEnum.erased, detection: null } : { outcome: DeletionOutcomeEnum.canceled, detection: done.view };
   }
 
   @Subscription(() => DetectionEventType, {

@@ -67,24 +67,35 @@ export function assembleOperations(fields: Record<string, unknown>, files: reado
 }
 
 /**
- * The GraphQL multipart request spec for POST /graphql: one file (a detection's image) up to
- * MAX_IMAGE_BYTES, in memory, handed to Apollo as the operations with an `Upload` in its variable.
+ * The GraphQL multipart request spec for POST /graphql: files (a detection's image, a batch's
+ * images) each up to MAX_IMAGE_BYTES, at most BATCH_MAX_IMAGES, in memory, handed to Apollo as the operations with an `Upload` in its variable.
  * Errors answer in GraphQL's shape with the REST code. Other content types pass through.
  */
 @Injectable()
 export class GraphqlMultipartMiddleware implements NestMiddleware {
   private readonly parse: ReturnType<ReturnType<typeof multer>['any']>;
+  private readonly maxBodyBytes: number;
 
   constructor(@Inject(ARGUS_CONFIG) config: ArgusConfig) {
+    this.maxBodyBytes = Math.max(config.batches.maxBytes, config.limits.maxImageBytes) + MAX_FIELD_BYTES * 2 + 64 * 1024;
     this.parse = multer({
       storage: memoryStorage(),
-      limits: { fileSize: config.limits.maxImageBytes, files: 1, fields: 2, fieldSize: MAX_FIELD_BYTES, parts: 3 },
+      // One file for a detection, up to BATCH_MAX_IMAGES for submitBatch.
+      limits: { fileSize: config.limits.maxImageBytes, files: config.batches.maxImages, fields: 2, fieldSize: MAX_FIELD_BYTES, parts: config.batches.maxImages + 2 },
+      defParamCharset: 'utf8',
     }).any();
   }
 
   use(req: Request, res: Response, next: NextFunction): void {
     if (req.method !== 'POST' || req.is('multipart/form-data') !== 'multipart/form-data') {
       next();
+      return;
+    }
+    const length = Number(req.headers['content-length']);
+    if (Number.isFinite(length) && length > this.maxBodyBytes) {
+      const tooLarge = new ApiError('payload_too_large', `The request is ${length} bytes; files take at most BATCH_MAX_BYTES (MAX_IMAGE_BYTES each)`);
+      res.status(tooLarge.status).json({ errors: [{ message: tooLarge.message, extensions: { code: tooLarge.code, status: tooLarge.status } }] });
+      req.resume();
       return;
     }
     this.parse(req, res, (error?: unknown) => {
@@ -102,7 +113,7 @@ export class GraphqlMultipartMiddleware implements NestMiddleware {
 
 function multerLimit(error: unknown): ApiError | null {
   const code = (error as { code?: unknown } | null)?.code;
-  if (code === 'LIMIT_FILE_COUNT') return new ApiError('validation_failed', 'One file per request: a detection takes one image');
+  if (code === 'LIMIT_FILE_COUNT') return new ApiError('payload_too_large', 'Too many files: a batch takes at most BATCH_MAX_IMAGES images');
   if (code === 'LIMIT_FIELD_VALUE') return new ApiError('validation_failed', `The "operations" or "map" field is larger than ${MAX_FIELD_BYTES} bytes`);
   return null;
 }

@@ -6,8 +6,10 @@ import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
 import { GraphQLModule } from '@nestjs/graphql';
 import { AccessModule } from '../access/access.module';
+import { BatchesModule } from '../batches/batches.module';
 import { DetectionsModule } from '../detections/detections.module';
 import { ModelsModule } from '../models/models.module';
+import { BatchesResolver } from './batches.resolver';
 import { DetectionsResolver } from './detections.resolver';
 import { GraphqlDocumentLimitMiddleware } from './document-limits';
 import { formatWithLog } from './graphql-errors';
@@ -30,6 +32,7 @@ export { GRAPHQL_PATH } from './graphql-path';
   imports: [
     AccessModule,
     DetectionsModule,
+    BatchesModule,
     ModelsModule,
     GraphQLModule.forRootAsync<ApolloDriverConfig>({
       driver: ApolloDriver,
@@ -62,7 +65,7 @@ export { GRAPHQL_PATH } from './graphql-path';
       },
     }),
   ],
-  providers: [GraphqlMultipartMiddleware, GraphqlDocumentLimitMiddleware, DetectionsResolver, ModelsResolver, GraphqlWsAuth, GraphqlWsServer],
+  providers: [GraphqlMultipartMiddleware, GraphqlDocumentLimitMiddleware, DetectionsResolver, BatchesResolver, ModelsResolver, GraphqlWsAuth, GraphqlWsServer],
 })
 export class GraphqlApiModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

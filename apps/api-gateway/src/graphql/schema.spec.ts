@@ -5,7 +5,8 @@ import { Test } from '@nestjs/testing';
 import { type GraphQLInputObjectType, type GraphQLObjectType, lexicographicSortSchema, parse, printSchema, validate } from 'graphql';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SubmitFieldsSchema } from '../detections/submit-params';
+import { BatchFieldsSchema, SubmitFieldsSchema } from '../detections/submit-params';
+import { BatchesResolver } from './batches.resolver';
 import { DetectionsResolver } from './detections.resolver';
 import { costLimitRule, depthLimitRule } from './limits';
 import { ModelsResolver } from './models.resolver';
@@ -16,13 +17,21 @@ describe('the GraphQL schema', () => {
 
   beforeAll(async () => {
     const moduleRef = await Test.createTestingModule({ imports: [GraphQLSchemaBuilderModule] }).compile();
-    schema = lexicographicSortSchema(await moduleRef.get(GraphQLSchemaFactory).create([DetectionsResolver, ModelsResolver]));
+    schema = lexicographicSortSchema(await moduleRef.get(GraphQLSchemaFactory).create([DetectionsResolver, BatchesResolver, ModelsResolver]));
     sdl = printSchema(schema);
   });
 
   it('takes the same submission options as REST', () => {
     const options = schema.getType('DetectionOptions') as GraphQLInputObjectType;
     expect(Object.keys(options.getFields()).sort()).toEqual(Object.keys(SubmitFieldsSchema.shape).sort());
+    const batch = schema.getType('BatchOptions') as GraphQLInputObjectType;
+    expect(Object.keys(batch.getFields()).sort()).toEqual(Object.keys(BatchFieldsSchema.shape).sort());
+  });
+
+  it('lists detections with the list query\'s filters under GraphQL\'s paging names', () => {
+    const detections = schema.getQueryType()?.getFields()['detections'];
+    expect(detections?.args.map((a) => a.name).sort()).toEqual(['after', 'first', 'from', 'model', 'priority', 'since', 'status', 'to', 'until']);
+    expect(detections?.args.filter((a) => a.deprecationReason).map((a) => a.name).sort()).toEqual(['from', 'to']);
   });
 
   it('gives a Detection the same fields as the REST view', () => {

@@ -1,4 +1,7 @@
 import {
+  BATCH_STATUSES,
+  type BatchStatus,
+  type BatchView,
   DETECTION_STATUSES,
   type DetectionStatus,
   type DetectionView,
@@ -8,7 +11,7 @@ import {
   PRIORITIES,
   type Priority,
 } from '@argus/contracts';
-import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
+import { Field, Float, ID, InputType, Int, ObjectType, OmitType, registerEnumType } from '@nestjs/graphql';
 
 const enumOf = <T extends string>(values: readonly T[]) => Object.fromEntries(values.map((v) => [v, v])) as { [K in T]: K };
 
@@ -17,7 +20,7 @@ export const DetectionStatusEnum = enumOf(DETECTION_STATUSES);
 export const PriorityEnum = enumOf(PRIORITIES);
 export const ErrorCodeEnum = enumOf(ERROR_CODES);
 export const ModelFamilyEnum = enumOf(MODEL_FAMILIES);
-registerEnumType(DetectionStatusEnum, { name: 'DetectionStatus', description: 'queued -> active -> completed or failed' });
+registerEnumType(DetectionStatusEnum, { name: 'DetectionStatus', description: 'queued -> active -> completed or failed; a waiting detection can be canceled' });
 registerEnumType(PriorityEnum, { name: 'Priority' });
 registerEnumType(ErrorCodeEnum, { name: 'ErrorCode', description: 'The same codes as REST errors (`error.code`) and `extensions.code`.' });
 registerEnumType(ModelFamilyEnum, { name: 'ModelFamily' });
@@ -147,4 +150,46 @@ export class DetectionOptionsInput {
   wait?: number | null;
   @Field(() => Int, { nullable: true, description: 'Milliseconds from now after which the job, if still waiting, fails with deadline_exceeded.' })
   deadlineMs?: number | null;
+  @Field(() => String, { nullable: true, description: 'Where a signed webhook is posted when the detection ends (http or https, at an allowed address).' })
+  callbackUrl?: string | null;
 }
+
+/** What deleting a detection did. */
+export const DeletionOutcomeEnum = enumOf(['canceled', 'erased'] as const);
+registerEnumType(DeletionOutcomeEnum, { name: 'DeletionOutcome', description: 'canceled: it was waiting; erased: it had ended, and is gone' });
+
+@ObjectType('DetectionDeletion')
+export class DetectionDeletionType {
+  @Field(() => DeletionOutcomeEnum) outcome!: 'canceled' | 'erased';
+  @Field(() => DetectionType, { nullable: true, description: 'The canceled detection; null once erased.' }) detection!: DetectionView | null;
+}
+
+export const BatchStatusEnum = enumOf(BATCH_STATUSES);
+registerEnumType(BatchStatusEnum, { name: 'BatchStatus', description: 'queued (no image ended yet) -> active -> completed (every image ended)' });
+
+@ObjectType('BatchItem', { description: 'One image of a batch: its detection, and the image\'s name (file name or URL).' })
+export class BatchItemType {
+  @Field(() => ID, { description: 'The detection id.' }) id!: string;
+  @Field() image!: string;
+}
+
+@ObjectType('Batch', { description: 'A batch of images (REST: GET /v1/batches/{id}); `failed` counts failed and canceled images.' })
+export class BatchType implements BatchView {
+  @Field(() => ID) id!: string;
+  @Field(() => BatchStatusEnum) status!: BatchStatus;
+  @Field(() => Int) total!: number;
+  @Field(() => Int) completed!: number;
+  @Field(() => Int) failed!: number;
+  @Field(() => [BatchItemType]) items!: BatchItemType[];
+  @Field({ description: 'ISO-8601 UTC.' }) createdAt!: string;
+  @Field(() => String, { nullable: true, description: 'ISO-8601 UTC; null until every image has ended.' }) completedAt!: string | null;
+}
+
+@ObjectType('BatchItemResult', { description: 'An image of a finished batch and its detection (REST: a line of the JSON Lines results).' })
+export class BatchItemResultType {
+  @Field() image!: string;
+  @Field(() => DetectionType) detection!: DetectionView;
+}
+
+@InputType('BatchOptions', { description: 'A detection\'s options but `wait`; `callbackUrl` gets one batch.completed webhook.' })
+export class BatchOptionsInput extends OmitType(DetectionOptionsInput, ['wait'] as const, InputType) {}

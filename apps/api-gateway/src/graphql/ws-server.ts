@@ -164,7 +164,7 @@ export class GraphqlWsServer implements OnApplicationBootstrap, BeforeApplicatio
       variableValues: payload.variables,
       // The socket's caller, for the resolvers' read scope (there is no Express request here).
       contextValue: {
-        ws: { correlationId: correlationIdFrom(undefined), clientId: grant.clientId, priorities: grant.priorities, admin: grant.scopes.includes('admin') },
+        ws: { correlationId: correlationIdFrom(undefined), clientId: grant.clientId, priorities: grant.priorities, admin: grant.scopes.includes('admin'), webhooks: grant.webhooks },
       } satisfies GraphqlContext,
     };
   }

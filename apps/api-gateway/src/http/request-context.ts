@@ -11,6 +11,8 @@ export interface ArgusRequestContext {
   priorities?: readonly Priority[];
   /** The key carries the admin scope: it may read every client's detections. */
   admin?: boolean;
+  /** A secret exists to sign this client's webhooks (else callbackUrl is refused). */
+  webhooks?: boolean;
 }
 
 declare global {

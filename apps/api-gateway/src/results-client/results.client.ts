@@ -1,5 +1,17 @@
 import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
-import { type ApiKeyDirectory, type ApiKeyGrant, type DetectionListQuery, type DetectionPage, type DetectionView, type ReadScope, ResultsRpc, type ResultsHealth } from '@argus/contracts';
+import {
+  type ApiKeyDirectory,
+  type ApiKeyGrant,
+  type BatchItemResult,
+  type BatchView,
+  type DetectionListQuery,
+  type DetectionPage,
+  type DetectionView,
+  type EraseDetectionReply,
+  type ReadScope,
+  ResultsRpc,
+  type ResultsHealth,
+} from '@argus/contracts';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { type ClientProxy, ClientProxyFactory, Transport } from '@nestjs/microservices';
 import { firstValueFrom, timeout } from 'rxjs';
@@ -26,6 +38,21 @@ export class ResultsClient implements OnApplicationShutdown {
   /** A page of persisted detections within `scope`. */
   list(query: DetectionListQuery, scope: ReadScope): Promise<DetectionPage> {
     return this.ask<DetectionPage>(ResultsRpc.ListDetections, { query, scope });
+  }
+
+  /** Erases a finished detection within `scope` (its row, its cached outcome and image); false when there is no such row. */
+  async erase(id: string, scope: ReadScope): Promise<boolean> {
+    return (await this.ask<EraseDetectionReply>(ResultsRpc.EraseDetection, { id, scope })).erased;
+  }
+
+  /** A finished batch within `scope`, or null (still running, unknown, or not this client's). */
+  batch(id: string, scope: ReadScope): Promise<BatchView | null> {
+    return this.ask<BatchView | null>(ResultsRpc.GetBatch, { id, scope });
+  }
+
+  /** A page of a finished batch's results in the batch's order, or null when there is no such batch in `scope`. */
+  batchResults(id: string, scope: ReadScope, offset: number, limit: number): Promise<{ items: BatchItemResult[]; total: number } | null> {
+    return this.ask(ResultsRpc.BatchResults, { id, scope, offset, limit });
   }
 
   /** apps/results' view of its database. */

@@ -6,10 +6,12 @@ import { DetectionEntity } from './detection.entity';
 import { CreateDetections1732250000000 } from './migrations/1732250000000-create-detections';
 import { CreateApiKeys1733500000000 } from './migrations/1733500000000-create-api-keys';
 import { ScopesAndOwnerIndex1764720000000 } from './migrations/1764720000000-scopes-and-owner-index';
+import { BatchesCancelWebhooks1765300000000 } from './migrations/1765300000000-batches-cancel-webhooks';
+import { BatchEntity } from './batch.entity';
 import { ApiKeyEntity } from '../keys/api-key.entity';
 
 /** Every migration, in order. Adding one here is all it takes; they run at start. */
-export const MIGRATIONS = [CreateDetections1732250000000, CreateApiKeys1733500000000, ScopesAndOwnerIndex1764720000000];
+export const MIGRATIONS = [CreateDetections1732250000000, CreateApiKeys1733500000000, ScopesAndOwnerIndex1764720000000, BatchesCancelWebhooks1765300000000];
 
 /** How much longer than the statement timeout a client waits for a server that says nothing at all (stopped, hung) before giving up itself. */
 export const CLIENT_TIMEOUT_MARGIN_MS = 5000;
@@ -41,7 +43,7 @@ export function createDataSource(config: ArgusConfig, options: { forMigrations?:
     url,
     schema,
     applicationName: 'argus-results',
-    entities: [DetectionEntity, ApiKeyEntity],
+    entities: [DetectionEntity, BatchEntity, ApiKeyEntity],
     migrations: MIGRATIONS,
     migrationsTableName: 'argus_migrations',
     synchronize: false,

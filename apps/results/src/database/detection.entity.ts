@@ -1,7 +1,7 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 /**
- * One row per detection request that reached an end (completed or failed). Requests still queued
+ * One row per detection request that reached an end (completed, failed or canceled). Requests still queued
  * or running live in Redis; the gateway merges both views.
  */
 @Entity({ name: 'detections' })
@@ -16,7 +16,7 @@ export class DetectionEntity {
   jobId!: string | null;
 
   @Column({ type: 'text' })
-  status!: 'completed' | 'failed';
+  status!: 'completed' | 'failed' | 'canceled';
 
   @Column({ type: 'text' })
   priority!: 'high' | 'normal' | 'low';

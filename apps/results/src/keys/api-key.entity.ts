@@ -34,4 +34,8 @@ export class ApiKeyEntity {
 
   @Column({ name: 'last_used_at', type: 'timestamptz', nullable: true })
   lastUsedAt!: Date | null;
+
+  /** Signs its webhooks: shown once at creation, stored so it can sign (sealed when WEBHOOK_ENCRYPTION_SECRET is set). */
+  @Column({ name: 'webhook_secret', type: 'text', nullable: true })
+  webhookSecret!: string | null;
 }

@@ -17,7 +17,7 @@ describe(ApiKeysService.name, () => {
     config = buildConfig({ DATABASE_URL: testDatabaseUrl(), DATABASE_SCHEMA: t.schema });
     dataSource = await createDataSource(config).initialize();
     await migrate(dataSource);
-    keys = new ApiKeysService(dataSource);
+    keys = new ApiKeysService(dataSource, { webhooks: { ...config.webhooks, encryptionSecret: 'sealing secret for the test' } });
   });
   afterAll(async () => {
     await dataSource?.destroy();
@@ -35,9 +35,27 @@ describe(ApiKeysService.name, () => {
       priorities: ['normal', 'low'],
       rateLimit: { perSecond: 5, burst: 10 },
       scopes: [],
+      webhooks: true,
     });
     expect(await keys.verify(hashApiKey(`${key}x`))).toBeNull();
     expect(await keys.verify('not-a-hash')).toBeNull();
+  });
+
+  it('gives each key a webhook secret shown once, stored sealed, readable for signing by client id, and rotatable', async () => {
+    const { webhookSecret, summary } = await keys.create({ name: 'hooks' });
+    expect(webhookSecret).toMatch(/^whsec_/);
+    const stored = (await dataSource.query(`SELECT webhook_secret FROM "${config.database.schema}".api_keys WHERE id = $1`, [summary.id])) as { webhook_secret: string }[];
+    expect(stored[0]?.webhook_secret).toMatch(/^aes256gcm:/);
+    expect(stored[0]?.webhook_secret).not.toContain(webhookSecret.slice(6, 30));
+    expect(await keys.webhookSecret(`key:${summary.id}`)).toBe(webhookSecret);
+    const rotated = await keys.rotateWebhookSecret(summary.id);
+    expect(rotated).toMatch(/^whsec_/);
+    expect(rotated).not.toBe(webhookSecret);
+    expect(await keys.webhookSecret(`key:${summary.id}`)).toBe(rotated);
+    expect(await keys.webhookSecret('cfg:someone')).toBeNull();
+    expect(await keys.rotateWebhookSecret('000000000000')).toBeNull();
+    // Opened with another encryption secret, a sealed secret is refused rather than misused.
+    await expect(new ApiKeysService(dataSource, { webhooks: { ...config.webhooks, encryptionSecret: 'changed' } }).webhookSecret(`key:${summary.id}`)).rejects.toThrow(/does not open/);
   });
 
   it('stops verifying a revoked key and lists it only with --all', async () => {
@@ -91,8 +109,12 @@ describe(ApiKeysService.name, () => {
       const list = JSON.parse(listed.out[0] ?? '[]') as { id: string; priorities: string[] }[];
       expect(list.find((k) => k.id === id)?.priorities).toEqual(['normal', 'low']);
       expect(listed.out.join('')).not.toContain(key);
+      expect(created.err.join('\n')).toMatch(/webhook secret.*whsec_/);
       const admin = await run('create', '--name', 'ops', '--scopes', 'admin', '--json');
-      expect(JSON.parse(admin.out[0] ?? '{}')).toMatchObject({ name: 'ops', scopes: ['admin'] });
+      expect(JSON.parse(admin.out[0] ?? '{}')).toMatchObject({ name: 'ops', scopes: ['admin'], webhookSecret: expect.stringMatching(/^whsec_/) });
+      const rotated = await run('webhook-secret', id);
+      expect(rotated).toMatchObject({ code: 0, out: [expect.stringMatching(/^whsec_/)] });
+      expect((await run('webhook-secret')).code).toBe(2);
       expect((await run('revoke', id)).code).toBe(0);
       expect((await run('revoke', id)).code).toBe(1);
     });

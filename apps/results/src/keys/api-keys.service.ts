@@ -1,4 +1,4 @@
-import { hashApiKey, managedApiKeyText } from '@argus/config';
+import { ARGUS_CONFIG, type ArgusConfig, hashApiKey, managedApiKeyText } from '@argus/config';
 import {
   API_KEY_SCOPES,
   type ApiKeyDirectory,
@@ -10,10 +10,11 @@ import {
   PRIORITIES,
   PrioritySchema,
 } from '@argus/contracts';
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { DataSource, IsNull } from 'typeorm';
 import { ApiKeyEntity } from './api-key.entity';
+import { newWebhookSecret, openWebhookSecret, sealWebhookSecret } from './webhook-secret';
 
 /** What `create` needs; priorities default to all, the rate limit to the gateway's. */
 export interface NewApiKey {
@@ -34,6 +35,8 @@ export interface ApiKeySummary {
   createdAt: string;
   revokedAt: string | null;
   lastUsedAt: string | null;
+  /** Whether it has a webhook secret (keys made before webhooks existed get one with `keys webhook-secret`). */
+  webhooks: boolean;
 }
 
 const NAME = /^[\w .@-]{1,100}$/;
@@ -43,16 +46,23 @@ const TOUCH_EVERY = "interval '1 minute'";
 /**
  * API keys managed in Postgres (text `argus_<id>_<secret>`; the id is public: logs, rows): created with a random secret shown once, stored as sha256, listed,
  * revoked, and verified for the gateway (by hash, over RPC). Keys have 256 random bits, so a plain
- * sha256 is as strong as a slow hash here and costs microseconds per lookup (docs/adr/0005).
+ * sha256 is as strong as a slow hash here and costs microseconds per lookup (docs/adr/0005). Each
+ * key also gets a webhook secret, shown once and stored so it can sign (see webhook-secret.ts).
  */
 @Injectable()
 export class ApiKeysService {
   private readonly logger = new Logger(ApiKeysService.name);
+  private readonly encryptionSecret: string;
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(ARGUS_CONFIG) config: Pick<ArgusConfig, 'webhooks'>,
+  ) {
+    this.encryptionSecret = config.webhooks.encryptionSecret;
+  }
 
-  /** Creates a key; returns its text (the only time it exists outside the client) and summary. */
-  async create(request: NewApiKey): Promise<{ key: string; summary: ApiKeySummary }> {
+  /** Creates a key; returns its text and its webhook secret (the only time either is shown) and its summary. */
+  async create(request: NewApiKey): Promise<{ key: string; webhookSecret: string; summary: ApiKeySummary }> {
     const name = request.name.trim();
     if (!NAME.test(name)) throw new Error('name: 1 to 100 letters, digits, spaces or . _ @ -');
     const priorities = [...new Set(request.priorities ?? PRIORITIES)].map((p) => PrioritySchema.parse(p));
@@ -66,6 +76,7 @@ export class ApiKeysService {
     if (unknownScope !== undefined) throw new Error(`scopes: unknown scope "${unknownScope}" (known: ${API_KEY_SCOPES.join(', ')})`);
     const id = randomBytes(6).toString('hex');
     const key = managedApiKeyText(id, randomBytes(32));
+    const webhookSecret = newWebhookSecret();
     const entity = this.repository().create({
       id,
       name,
@@ -76,9 +87,29 @@ export class ApiKeysService {
       scopes,
       revokedAt: null,
       lastUsedAt: null,
+      webhookSecret: sealWebhookSecret(webhookSecret, this.encryptionSecret),
     });
     const saved = await this.repository().save(entity);
-    return { key, summary: summarise(saved) };
+    return { key, webhookSecret, summary: summarise(saved) };
+  }
+
+  /** Gives an active key a new webhook secret (the old one stops signing at once); null when there is no such key. */
+  async rotateWebhookSecret(id: string): Promise<string | null> {
+    const secret = newWebhookSecret();
+    const result = await this.repository().update({ id, revokedAt: IsNull() }, { webhookSecret: sealWebhookSecret(secret, this.encryptionSecret) });
+    return (result.affected ?? 0) > 0 ? secret : null;
+  }
+
+  /**
+   * The webhook secret of a client id `key:<id>` (revoked keys too: webhooks of work accepted
+   * before the revocation still go out), or null when it has none. Throws when it is sealed and
+   * cannot be opened.
+   */
+  async webhookSecret(clientId: string): Promise<string | null> {
+    const id = /^key:([0-9a-f]{12})$/.exec(clientId)?.[1];
+    if (!id) return null;
+    const row = await this.repository().findOne({ where: { id }, select: { id: true, webhookSecret: true } });
+    return row?.webhookSecret ? openWebhookSecret(row.webhookSecret, this.encryptionSecret) : null;
   }
 
   /** Keys, newest first; revoked ones only when asked. */
@@ -105,7 +136,7 @@ export class ApiKeysService {
       )
       .catch((error: unknown) => this.logger.warn({ msg: 'could not note last use of an API key', keyId: row.id, error: String(error) }));
     const summary = summarise(row);
-    return { clientId: `key:${row.id}`, name: row.name, priorities: summary.priorities, rateLimit: summary.rateLimit, scopes: summary.scopes };
+    return { clientId: `key:${row.id}`, name: row.name, priorities: summary.priorities, rateLimit: summary.rateLimit, scopes: summary.scopes, webhooks: summary.webhooks };
   }
 
   /** The directory of active keys for the gateway: id -> the start of its sha256 (never the whole hash). */
@@ -136,5 +167,6 @@ function summarise(row: ApiKeyEntity): ApiKeySummary {
     createdAt: row.createdAt.toISOString(),
     revokedAt: row.revokedAt?.toISOString() ?? null,
     lastUsedAt: row.lastUsedAt?.toISOString() ?? null,
+    webhooks: row.webhookSecret !== null,
   };
 }

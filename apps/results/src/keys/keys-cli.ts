@@ -9,6 +9,9 @@ export const KEYS_USAGE = `Manage API keys stored in Postgres (DATABASE_URL, DAT
   keys create --name <name> [--priorities high,normal,low] [--rate <per second> --burst <n>] [--scopes admin] [--json]
       Creates a key and prints it once (stdout); only its sha256 is stored. --scopes admin makes
       a key that may read every client's detections (operators, audits); other keys read their own.
+      Its webhook secret (whsec_..., which signs the webhooks of its callbackUrl requests) is shown
+      once too (stderr; with --json, in the JSON as webhookSecret).
+  keys webhook-secret <id>        Gives a key a new webhook secret and prints it (stdout); the old one stops signing.
   keys list [--all] [--json]      Active keys (--all: revoked ones too). Never shows key text.
   keys revoke <id>                Revokes a key; gateways stop accepting it within API_KEY_CACHE_SECONDS.
   keys hash                       Reads a key on stdin, prints sha256:<hex> for API_KEYS (no database).
@@ -45,7 +48,7 @@ export async function runKeysCli(argv: string[], config: ArgusConfig, io: { out:
     io.out(`sha256:${hashApiKey(key)}`);
     return 0;
   }
-  if (!command || !['create', 'list', 'revoke'].includes(command)) {
+  if (!command || !['create', 'list', 'revoke', 'webhook-secret'].includes(command)) {
     io.err(`Unknown command "${command}".\n\n${KEYS_USAGE}`);
     return 2;
   }
@@ -54,7 +57,7 @@ export async function runKeysCli(argv: string[], config: ArgusConfig, io: { out:
   const dataSource = await createDataSource(config).initialize();
   try {
     await migrate(dataSource);
-    const keys = new ApiKeysService(dataSource);
+    const keys = new ApiKeysService(dataSource, config);
     switch (command) {
       case 'create': {
         if (!values.name) {
@@ -76,13 +79,14 @@ export async function runKeysCli(argv: string[], config: ArgusConfig, io: { out:
           io.err(`keys create: --scopes takes a comma-separated list of ${API_KEY_SCOPES.join(', ')}`);
           return 2;
         }
-        const { key, summary } = await keys.create({ name: values.name, ...(priorities ? { priorities } : {}), rateLimit, scopes });
+        const { key, webhookSecret, summary } = await keys.create({ name: values.name, ...(priorities ? { priorities } : {}), rateLimit, scopes });
         if (values.json) {
-          io.out(JSON.stringify({ key, ...summary }));
+          io.out(JSON.stringify({ key, webhookSecret, ...summary }));
         } else {
           io.out(key);
           io.err(`Created key ${summary.id} "${summary.name}" (client id key:${summary.id}; priorities ${summary.priorities.join(', ')}; rate ${rateText(summary)}; scopes ${summary.scopes.join(', ') || 'none'}).`);
           io.err('This is the only time the key is shown: only its sha256 is stored.');
+          io.err(`Its webhook secret (verify the webhooks of its callbackUrl requests with it; shown only now): ${webhookSecret}`);
         }
         return 0;
       }
@@ -99,6 +103,21 @@ export async function runKeysCli(argv: string[], config: ArgusConfig, io: { out:
             );
           }
         }
+        return 0;
+      }
+      case 'webhook-secret': {
+        const id = positionals[0];
+        if (!id) {
+          io.err('keys webhook-secret: give the key id (see keys list)');
+          return 2;
+        }
+        const secret = await keys.rotateWebhookSecret(id);
+        if (!secret) {
+          io.err(`No active key with id ${id}.`);
+          return 1;
+        }
+        io.out(secret);
+        io.err(`Key ${id} has a new webhook secret; webhooks are signed with it from now on (shown only now).`);
         return 0;
       }
       case 'revoke': {

@@ -1,5 +1,5 @@
-import { ArgusStore, Batcher } from '@argus/broker';
-import type { PersistJob } from '@argus/contracts';
+import { ArgusStore, BatchJobs, Batcher, WebhookJobs } from '@argus/broker';
+import { endedView, isCancel, type PersistJob, type RequestRecord, webhookId } from '@argus/contracts';
 import { Metrics, withCorrelation } from '@argus/observability';
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
@@ -22,7 +22,9 @@ export type PersistOutcome = { ok: true; inserted: number } | { ok: false; error
  * images are before the model: while one INSERT runs, the jobs that arrive wait, and go together
  * as the next one, so a busy queue costs Postgres one statement per batch, not per image, and a
  * lone job is written at once. After the rows commit, the requests leave the ledger of unpersisted
- * requests and their Redis records are shortened.
+ * requests and their Redis records are shortened; the items of batches among them are woken, and
+ * the webhooks of those that asked for one are queued: this is where every request's end becomes
+ * durable, whichever way it came (its own job, a shared job, the cache, the reconciler).
  */
 @Injectable()
 export class PersistService {
@@ -33,6 +35,8 @@ export class PersistService {
     private readonly dataSource: DataSource,
     private readonly store: ArgusStore,
     private readonly metrics: Metrics,
+    private readonly batches: BatchJobs,
+    private readonly webhooks: WebhookJobs,
   ) {
     this.batcher = new Batcher<PersistJob, PersistOutcome>((jobs) => this.writeBatch(jobs), { maxBatchSize: JOBS_PER_BATCH, maxWaitMs: 0 }, (size) =>
       this.metrics.batchSize.observe({ model: 'results' }, size),
@@ -73,8 +77,8 @@ export class PersistService {
   /** Writes the rows of some jobs; returns the ids of the rows that were new. */
   private async write(jobs: readonly PersistJob[]): Promise<Set<string>> {
     const started = performance.now();
-    const rows = new Map<string, { job: PersistJob; row: DetectionRow }>();
-    for (const job of jobs) for (const record of job.records) rows.set(record.id, { job, row: toRow(record, job.end) });
+    const rows = new Map<string, { job: PersistJob; record: RequestRecord; row: DetectionRow }>();
+    for (const job of jobs) for (const record of job.records) rows.set(record.id, { job, record, row: toRow(record, job.end) });
     const all = [...rows.values()];
     const inserted = new Set<string>();
     for (let i = 0; i < all.length; i += ROWS_PER_INSERT) {
@@ -99,19 +103,43 @@ export class PersistService {
     await this.store.settle([...rows.keys()]).catch((error: unknown) =>
       this.logger.warn({ msg: 'rows written; the ledger will be settled by the reconciler (Redis did not answer)', requests: rows.size, error: error instanceof Error ? error.message : String(error) }),
     );
+    await this.announce(all);
     const ms = performance.now() - started;
     const now = Date.now();
     for (const { job, row } of all) {
       if (!inserted.has(row.id)) continue;
+      const jobId = isCancel(job.end) ? null : job.end.jobId;
       this.metrics.observeStage('persist', ms, row.modelName, row.modelVersion);
       // End to end: from the gateway accepting the request to its row in Postgres (cache hits
       // are measured at the gateway as stage cache_hit).
       if (!row.cached) this.metrics.observeStage('end_to_end', now - row.createdAt.getTime(), row.modelName, row.modelVersion);
       withCorrelation(row.correlationId ?? '', () =>
-        this.logger.log({ msg: 'row persisted', requestId: row.id, jobId: job.end.jobId, status: row.status, code: row.errorCode ?? undefined, cached: row.cached }),
+        this.logger.log({ msg: 'row persisted', requestId: row.id, jobId, status: row.status, code: row.errorCode ?? undefined, cached: row.cached }),
       );
     }
     return inserted;
+  }
+
+  /**
+   * What follows a request's committed end: its batch item is woken (a lost wake-up is covered by
+   * the item's own re-check, so a failure here is only logged), and its webhook is queued under its
+   * stable webhook id. That one must not be lost: a failure fails the persist job, whose retry finds
+   * the rows there (no new ones) and queues the webhooks again. Every row of the jobs counts, not
+   * only new ones, so a job replayed after a crash between the commit and here still queues them.
+   */
+  private async announce(all: readonly { job: PersistJob; record: RequestRecord; row: DetectionRow }[]): Promise<void> {
+    const inBatches = all.filter((r) => r.record.batchId !== undefined).map((r) => r.record.id);
+    if (inBatches.length > 0) {
+      await this.batches.itemsEnded(inBatches).catch((error: unknown) =>
+        this.logger.warn({ msg: 'batch items not woken now; they look for their rows themselves', requests: inBatches.length, error: error instanceof Error ? error.message : String(error) }),
+      );
+    }
+    for (const { job, record } of all) {
+      if (!record.callbackUrl || isCancel(job.end)) continue;
+      const view = endedView(record, job.end);
+      const type = view.status === 'completed' ? 'detection.completed' : 'detection.failed';
+      await this.webhooks.send(webhookId(type, record.id), { url: record.callbackUrl, clientId: record.clientId ?? null, event: { type, data: view } });
+    }
   }
 }
 

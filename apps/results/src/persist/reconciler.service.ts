@@ -1,5 +1,5 @@
 import { ArgusStore, DetectJobs, PersistJobs, type StoredRequest } from '@argus/broker';
-import { failed, type WorkEnd, type WorkOutcome } from '@argus/contracts';
+import { failed, isCancel, type RequestEnd, type WorkOutcome } from '@argus/contracts';
 import { Injectable, Logger } from '@nestjs/common';
 
 /** Ledger entries looked at per pass. */
@@ -19,7 +19,9 @@ export type Reconciled = 'waiting' | 'handed-over' | 're-queued' | 'forgotten';
  *   and adding the persist job; a job failed without its worker's code running): hand it over;
  * - no job and no outcome (a gateway died between recording it and adding the job): attach it to
  *   its work again and add the job;
- * - its record expired: nothing can be persisted; say so and drop it.
+ * - its record expired: nothing can be persisted; say so and drop it;
+ * - its client canceled it: its canceled row is on its way, or it is handed over (again) as
+ *   canceled; never put back on its work.
  * Every action is safe to repeat: rows are keyed by request id, jobs by request id and work key.
  */
 @Injectable()
@@ -55,6 +57,7 @@ export class Reconciler {
       return 'forgotten';
     }
     if (stored.handed && (await this.persist.pending(stored.handed))) return 'waiting';
+    if (stored.canceledAt) return this.handOver(stored, { canceled: true, at: stored.canceledAt });
     const { record } = stored;
     const outcome = await this.store.getOutcome(record.workKey);
     if (stored.cached && outcome) return this.handOver(stored, { workKey: record.workKey, jobId: null, attempts: 0, cached: true, outcome });
@@ -77,9 +80,10 @@ export class Reconciler {
     }
   }
 
-  private async handOver(stored: StoredRequest, end: WorkEnd): Promise<Reconciled> {
+  private async handOver(stored: StoredRequest, end: RequestEnd): Promise<Reconciled> {
     await this.persist.handOver(PersistJobs.newId('fix'), end, [stored.record]);
-    this.logger.warn({ msg: 'handed over a request its work ended without persisting', requestId: stored.record.id, jobId: end.jobId, ok: end.outcome.ok });
+    const how = isCancel(end) ? { canceled: true } : { jobId: end.jobId, ok: end.outcome.ok };
+    this.logger.warn({ msg: 'handed over a request that ended without persisting', requestId: stored.record.id, ...how });
     return 'handed-over';
   }
 

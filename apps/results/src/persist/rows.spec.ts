@@ -41,6 +41,12 @@ describe(toRow.name, () => {
     expect(row.completedAt.toISOString()).toBe('2026-11-22T10:00:01.000Z');
   });
 
+  it('builds a canceled row: no boxes, no error, no job, ended when it was canceled', () => {
+    const row = toRow(record, { canceled: true, at: '2026-11-22T10:00:02.000Z' });
+    expect(row).toMatchObject({ status: 'canceled', jobId: null, attempts: 0, detections: [], detectionCount: 0, errorCode: null, cached: false, timings: {} });
+    expect(row.completedAt.toISOString()).toBe('2026-11-22T10:00:02.000Z');
+  });
+
   it('marks a cache hit, which ran no stage of its own', () => {
     const row = toRow(record, end({ ok: true, result }, true));
     expect(row).toMatchObject({ cached: true, jobId: null, timings: {} });

@@ -1,19 +1,21 @@
-import { detectionView, finalStatus, type RequestRecord, type WorkEnd } from '@argus/contracts';
+import { endedView, isCancel, type RequestEnd, type RequestRecord } from '@argus/contracts';
 import type { DetectionEntity } from '../database/detection.entity';
 
 export type DetectionRow = Omit<DetectionEntity, 'persistedAt'>;
 
 /**
- * Pure: the row for one request given how its work ended. It stores the client's view as the
- * gateway built it (detectionView), plus what only operators need (work key, job, attempts, client).
+ * Pure: the row for one request given how it ended (its work's end, or its cancellation). It
+ * stores the client's view as the gateway built it (endedView), plus what only operators need
+ * (work key, job, attempts, client).
  */
-export function toRow(record: RequestRecord, end: WorkEnd): DetectionRow {
-  const view = detectionView(record, finalStatus(end), end);
+export function toRow(record: RequestRecord, end: RequestEnd): DetectionRow {
+  const view = endedView(record, end);
+  const canceled = isCancel(end);
   return {
     id: view.id,
     workKey: record.workKey,
-    jobId: end.jobId,
-    status: view.status === 'failed' ? 'failed' : 'completed',
+    jobId: canceled ? null : end.jobId,
+    status: canceled ? 'canceled' : view.status === 'failed' ? 'failed' : 'completed',
     priority: view.priority,
     modelName: view.model.name,
     modelVersion: view.model.version,
@@ -29,7 +31,7 @@ export function toRow(record: RequestRecord, end: WorkEnd): DetectionRow {
     provider: view.provider,
     errorCode: view.error?.code ?? null,
     errorMessage: view.error?.message ?? null,
-    attempts: end.attempts,
+    attempts: canceled ? 0 : end.attempts,
     correlationId: record.correlationId,
     clientId: record.clientId ?? null,
     createdAt: new Date(view.createdAt),
