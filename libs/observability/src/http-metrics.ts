@@ -104,7 +104,8 @@ export function httpMetricsMiddleware(metrics: Metrics, mounts: readonly string[
 /** The route template of a handled request, for labels. */
 export function routeOf(req: Request, mounts: readonly string[]): string {
   const route = req.route as { path?: unknown } | undefined;
-  if (route && typeof route.path === 'string') return `${req.baseUrl ?? ''}${route.path}`;
+  // A router mounted at a path whose own route is that path (Apollo's /graphql) must not say it twice.
+  if (route && typeof route.path === 'string') return req.baseUrl && route.path === req.baseUrl ? req.baseUrl : `${req.baseUrl ?? ''}${route.path}`;
   const path = (req.originalUrl ?? req.url).split('?')[0]?.toLowerCase() ?? '';
   for (const mount of mounts) if (path === mount || path.startsWith(`${mount}/`)) return mount;
   return 'unmatched';

@@ -87,10 +87,12 @@ describe('body limits over HTTP', () => {
     expect((await post('/v1/anything', 'application/json', JSON.stringify({ a: 'x'.repeat(900) }))).status).toBe(200);
     const json = await post('/v1/anything', 'application/json', JSON.stringify({ a: 'x'.repeat(2000) }));
     expect([json.status, await json.json()]).toEqual([413, { error: { code: 'payload_too_large', message: expect.stringContaining('MAX_JSON_BODY_BYTES, 1024 bytes') } }]);
-    // a JSON body sent where images go is not read at all (the controller answers 415 for its type)
-    await post('/v1/detections', 'application/json', JSON.stringify({ a: 'x'.repeat(300 * 1024) }));
+    // where images go, JSON names an image URL: read with the small JSON limit, never the image's
+    expect((await post('/v1/detections', 'application/json', JSON.stringify({ url: 'https://example.com/a.jpg' }))).status).toBe(200);
+    const big = await post('/v1/detections', 'application/json', JSON.stringify({ url: 'x'.repeat(300 * 1024) }));
+    expect([big.status, await big.json()]).toEqual([413, { error: { code: 'payload_too_large', message: expect.stringContaining('MAX_JSON_BODY_BYTES') } }]);
     // and an open path reads nothing, whatever it is sent
     await post('/docs', 'image/png', Buffer.alloc(300 * 1024));
-    expect(reads).toEqual(['POST /v1/detections 204800', 'POST /v1/anything {"a":"' + 'x'.repeat(900) + '"}', 'POST /v1/detections null', 'POST /docs null']);
+    expect(reads).toEqual(['POST /v1/detections 204800', 'POST /v1/anything {"a":"' + 'x'.repeat(900) + '"}', 'POST /v1/detections {"url":"https://example.com/a.jpg"}', 'POST /docs null']);
   });
 });

@@ -18,7 +18,7 @@ export interface BodyLimits {
 
 /**
  * Pure: the body a request may have, by route. `image`: a raw image/* body on POST
- * /v1/detections (multipart goes to multer there); `graphql`: JSON with room for a base64 image
+ * /v1/detections, or a small JSON one naming an image URL (multipart goes to multer there); `graphql`: JSON with room for a base64 image
  * (multipart goes to GraphqlMultipartMiddleware); `json`: a small JSON body on the other API
  * routes; `none` everywhere else: open paths (health, docs, the web page, unknown ones) never
  * have a body read. Matched without regard to case or a trailing slash, as Express routes are.
@@ -42,7 +42,8 @@ export function bodyParsers(limits: BodyLimits): RequestHandler {
   return (req, res, next) => {
     switch (bodyKind(req.method, req.path)) {
       case 'image':
-        return image(req, res, next);
+        // A raw image, or a small JSON body naming an image URL ({"url": ...}); multipart goes to multer.
+        return image(req, res, (error?: unknown) => (error ? next(error) : json(req, res, next)));
       case 'graphql':
         return graphql(req, res, next);
       case 'json':
