@@ -9,3 +9,4 @@ export * from './rpc';
 export * from './outcome';
 export * from './view';
 export * from './jobs/detect.job';
+export * from './versions';
