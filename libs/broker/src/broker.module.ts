@@ -7,6 +7,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { DetectJobs } from './detect-jobs';
 import { JobEvents } from './job-events';
+import { ModelRegistry } from './model-registry';
 import { PersistJobs, persistJobOptions, type PersistQueue } from './persist-jobs';
 import { type CountedQueue, QueueMetrics } from './queue-metrics';
 import { createRedis, logConnectionErrors } from './redis';
@@ -21,6 +22,7 @@ class BrokerLifecycle implements OnModuleInit, OnApplicationShutdown {
     @Inject(REDIS) private readonly redis: Redis,
     private readonly detect: DetectJobs,
     private readonly events: JobEvents,
+    private readonly registry: ModelRegistry,
     @InjectQueue(QueueName.Results) private readonly results: Queue,
     @InjectQueue(QueueName.Maintenance) private readonly maintenance: Queue,
   ) {}
@@ -31,6 +33,7 @@ class BrokerLifecycle implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.registry.close();
     await Promise.allSettled([this.detect.close(), this.events.close()]);
     this.redis.disconnect();
   }
@@ -109,23 +112,28 @@ export class BrokerModule {
           inject: [REDIS, ArgusStore],
           useFactory: (connection: Redis, store: ArgusStore) => new JobEvents(connection, store.keys),
         },
+        {
+          provide: ModelRegistry,
+          inject: [REDIS, ArgusStore],
+          useFactory: (connection: Redis, store: ArgusStore) => new ModelRegistry(connection, store.keys),
+        },
         BrokerLifecycle,
         {
           // Queue depth gauges on /metrics: every model's detection queue, results and maintenance.
           provide: QueueMetrics,
-          inject: [DetectJobs, ArgusStore, getQueueToken(QueueName.Results), getQueueToken(QueueName.Maintenance), { token: Metrics, optional: true }],
-          useFactory: (detect: DetectJobs, store: ArgusStore, results: Queue, maintenance: Queue, metrics?: Metrics) =>
+          inject: [DetectJobs, ModelRegistry, getQueueToken(QueueName.Results), getQueueToken(QueueName.Maintenance), { token: Metrics, optional: true }],
+          useFactory: (detect: DetectJobs, registry: ModelRegistry, results: Queue, maintenance: Queue, metrics?: Metrics) =>
             new QueueMetrics(async (): Promise<CountedQueue[]> => {
-              const models = await store.listModels();
+              const models = await registry.modelNames();
               return [
-                ...models.map((m) => ({ queue: detect.queue(m.name) as Queue, byPriority: true })),
+                ...models.map((m) => ({ queue: detect.queue(m) as Queue, byPriority: true })),
                 { queue: results, byPriority: false },
                 { queue: maintenance, byPriority: false },
               ];
             }, metrics),
         },
       ],
-      exports: [redis, BullModule, ArgusStore, DetectJobs, PersistJobs, JobEvents],
+      exports: [redis, BullModule, ArgusStore, DetectJobs, PersistJobs, JobEvents, ModelRegistry],
     };
   }
 }
