@@ -10,7 +10,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { Queue } from 'bullmq';
 import type { Express } from 'express';
 import { ModelCatalog } from '../models/model-catalog.service';
-import { basicAuth } from './basic-auth';
+import { adminAuth } from './admin-auth';
 
 /** Where the board lives. */
 export const BOARD_PATH = '/admin/queues';
@@ -50,7 +50,7 @@ export class BullBoardMount implements OnModuleInit, OnApplicationShutdown {
     server.setBasePath(BOARD_PATH);
     const board = createBullBoard({ queues: this.adapters([]), serverAdapter: server, options: { uiConfig: { boardTitle: 'Argus queues' } } });
     const refresh = async () => {
-      const models = (await this.catalog.list()).map((m) => m.name).sort();
+      const models = await this.catalog.names();
       const key = models.join(',');
       if (key === this.shown) return;
       this.shown = key;
@@ -62,7 +62,7 @@ export class BullBoardMount implements OnModuleInit, OnApplicationShutdown {
     this.timer = setInterval(tick, REFRESH_MS);
     this.timer.unref();
     const app = this.host.httpAdapter.getInstance<Express>();
-    app.use(BOARD_PATH, basicAuth(admin, 'Argus queues'), server.getRouter() as Express);
+    app.use(BOARD_PATH, adminAuth(this.config, 'Argus queues'), server.getRouter() as Express);
     this.logger.log({ msg: 'Bull Board mounted', path: BOARD_PATH });
   }
 

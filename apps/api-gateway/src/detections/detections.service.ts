@@ -57,14 +57,16 @@ export class DetectionsService {
       throw new ApiError('forbidden', `This API key may not ask for priority "${priorityOf(fields)}" (allowed: ${submission.allowedPriorities.join(', ') || 'none'})`);
     }
     const probe = await probeImage(image, { maxBytes: this.config.limits.maxImageBytes, maxPixels: this.config.limits.maxImagePixels });
-    const model = await this.catalog.resolve(fields.model ?? this.config.models.default);
+    // The version too: the one named (`name@version`), else one by the traffic weights.
+    const { info: model, pinned } = await this.catalog.choose(fields.model ?? this.config.models.default);
     const classes = resolveClasses(fields.classes, model);
     const params = detectParams(fields, model, classes?.ids ?? null, this.config.defaults);
     const priority = priorityOf(fields);
     const sha256 = sha256Hex(image);
     // Per tenant by default: a client must not learn (from `cached`, or from how fast the answer
     // comes) that someone else sent the same photo.
-    const key = workKey(sha256, { name: model.name, version: model.version }, params, this.config.cache.scope === 'tenant' ? submission.clientId : null);
+    const tenant = this.config.cache.scope === 'tenant' ? submission.clientId : null;
+    const key = workKey(sha256, { name: model.name, version: model.version, digest: model.digest, pinned }, params, tenant);
     const record: RequestRecord = {
       id: newRequestId(),
       workKey: key,
@@ -73,6 +75,7 @@ export class DetectionsService {
       height: probe.height,
       bytes: image.length,
       model: { name: model.name, version: model.version },
+      ...(pinned ? { pinned } : {}),
       params,
       classLabels: classes?.labels ?? null,
       priority,
@@ -90,7 +93,8 @@ export class DetectionsService {
 
     // One round trip, one atomic step: the Idempotency-Key, the record, the ledger entry, and a
     // cache hit or the request attached to its work with its image held for the job added next.
-    const fingerprint = `${key}:${priority}`;
+    // What the client asked for, not the version the weights picked: a retry may be picked another.
+    const fingerprint = `${workKey(sha256, { name: fields.model ?? this.config.models.default, version: '' }, params, tenant)}:${priority}`;
     const admission = await this.store.admit(
       record,
       image,
