@@ -128,13 +128,13 @@ class FakeWorkers implements ModelWorkers {
   }
 }
 
-async function setup(env: Record<string, string> = {}) {
+async function setup(env: Record<string, string> = {}, drainGraceMs = 0) {
   const config = buildConfig({ NODE_ENV: 'test', MODEL_POLL_SECONDS: '0', WORKER_CONCURRENCY: '3', CUDA_DEVICE_ID: '1', ...env });
   const source = new FakeSource();
   const registry = new FakeRegistry();
   const workers = new FakeWorkers();
   const metrics = new Metrics('test');
-  const host = new ModelHost(config, source, registry as unknown as ModelRegistry, metrics, { drainGraceMs: 0, heartbeatMs: 60_000 });
+  const host = new ModelHost(config, source, registry as unknown as ModelRegistry, metrics, { drainGraceMs, heartbeatMs: 60_000 });
   const start = () => host.start(workers);
   return { host, source, registry, workers, metrics, start };
 }
@@ -148,7 +148,7 @@ describe(ModelHost.name, () => {
     await current?.host.onApplicationShutdown();
     current = undefined;
   });
-  const make = async (env: Record<string, string> = {}) => (current = await setup(env));
+  const make = async (env: Record<string, string> = {}, drainGraceMs = 0) => (current = await setup(env, drainGraceMs));
 
   it('loads every version the policy selects with its weight, publishes each only once warm, then starts the model\'s worker', async () => {
     const { host, source, registry, workers, start } = await make();
@@ -251,8 +251,8 @@ describe(ModelHost.name, () => {
     expect(source.opened.length).toBe(2);
   });
 
-  it('drains a removed version: withdrawn from what is published at once, released only after its last job, then out of the catalog', async () => {
-    const { host, source, registry, workers, start } = await make();
+  it('drains a removed version: withdrawn from what is published at once, released only after its grace and its last job, then out of the catalog', async () => {
+    const { host, source, registry, workers, start } = await make({}, 300);
     source.models = { m: { versions: { '1': 'd1', '2': 'd2' } } };
     await start();
     const inFlight = host.acquire('m', '1', false);
@@ -260,12 +260,17 @@ describe(ModelHost.name, () => {
     await host.sync();
     expect(registry.states('m')).toEqual(['1:draining', '2:serving']);
     expect(registry.last.descriptions.map((d) => d.version)).toEqual(['2']);
-    // A job sent before it was withdrawn still runs on it.
+    // A job sent before it was withdrawn still runs on it, during the grace.
     const late = host.acquire('m', '1', false);
     expect(late.fallback).toBe(false);
     late.release();
+    await new Promise((r) => setTimeout(r, 350));
     await host.sync();
-    expect(source.session('1').released).toBe(false);
+    expect(source.session('1').released).toBe(false); // its first job is still running
+    // Past the grace, a backlog of jobs for it runs on the primary and does not hold its release back.
+    const backlog = host.acquire('m', '1', false);
+    expect([backlog.model.info.version, backlog.fallback]).toEqual(['2', true]);
+    backlog.release();
     inFlight.release();
     await host.sync();
     expect(source.session('1').released).toBe(true);

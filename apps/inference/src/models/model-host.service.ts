@@ -174,14 +174,18 @@ export class ModelHost implements BeforeApplicationShutdown, OnApplicationShutdo
   }
 
   /**
-   * The session a job runs on. The version it asked for while that one is loaded (serving, or
-   * draining: jobs sent before it was withdrawn still run on it); otherwise a pinned job fails
-   * with model_unavailable, and any other runs on its model's primary version (`fallback`).
+   * The session a job runs on. The version it asked for while that one serves, or drains within
+   * its grace (jobs sent before it was withdrawn still run on it); otherwise a pinned job fails
+   * with model_unavailable, and any other runs on its model's primary version (`fallback`). After
+   * the grace a backlog of jobs for a withdrawn version no longer holds its release back.
    */
   acquire(name: string, version: string, pinned: boolean): ModelLease {
     const model = this.models.get(name);
     const asked = model?.versions.get(version);
-    if (asked?.current && !asked.releasing && (asked.state === 'serving' || asked.state === 'draining')) return this.lease(asked.current, false);
+    const withinGrace = (v: VersionRecord) => v.drainingSince === null || Date.now() - v.drainingSince < this.options.drainGraceMs;
+    if (asked?.current && !asked.releasing && (asked.state === 'serving' || (asked.state === 'draining' && withinGrace(asked)))) {
+      return this.lease(asked.current, false);
+    }
     if (pinned) {
       const why = asked ? `it is ${asked.state}${asked.reason ? `: ${asked.reason}` : ''}` : 'this process does not hold it';
       throw new JobFailure('model_unavailable', `Version ${version} of model "${name}" is not served (${why}); it was asked for by version, so no other version ran`);
