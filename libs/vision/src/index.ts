@@ -16,6 +16,7 @@ export {
   settleOutputs,
 } from './model-spec';
 export {
+  type DigestCache,
   type ModelConfig,
   ModelConfigSchema,
   type ModelEntry,

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ModelError } from './errors';
 import {
+  type DigestCache,
   type RepositoryModel,
   type VersionEntry,
   primaryEntry,
@@ -123,6 +124,25 @@ describe(scanModelRepository.name, () => {
     expect(after?.version).toBe('10');
     expect(digestOf(after)).not.toBe(before);
     expect(before).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('reads an unchanged file once across scans with a digest cache, and again once it or its settings change', async () => {
+    await layout({ 'm/1/model.onnx': 'version one', 'm/2/model.onnx': 'version two' });
+    const digests: DigestCache = new Map();
+    const first = await scanModelRepository(dir, digests);
+    expect(digestOf(first[0]?.versions[0])).toBe(sha256('version one'));
+    // A digest planted under the same stamp is taken as is: the file was not read again.
+    const path = join(dir, 'm', '1', 'model.onnx');
+    const entry = digests.get(path);
+    digests.set(path, { stamp: entry?.stamp ?? '', digest: 'cached' });
+    expect(digestOf((await scanModelRepository(dir, digests))[0]?.versions[0])).toBe('cached');
+    // Rewritten (another size, another time): read again.
+    await writeFile(path, 'version one, replaced');
+    expect(digestOf((await scanModelRepository(dir, digests))[0]?.versions[0])).toBe(sha256('version one, replaced'));
+    // Settings that change what it computes change the stamp too.
+    digests.set(path, { stamp: digests.get(path)?.stamp ?? '', digest: 'cached' });
+    await writeFile(join(dir, 'm', 'model.json'), JSON.stringify({ confidence: 0.5 }));
+    expect(digestOf((await scanModelRepository(dir, digests))[0]?.versions[0])).not.toBe('cached');
   });
 
   it('lists a model that cannot be served with its reason, and still lists the others', async () => {

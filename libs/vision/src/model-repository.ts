@@ -76,12 +76,19 @@ export interface RepositoryModel {
 }
 
 /**
+ * Digests already computed, by model file: a scan that finds a file with the same size, times and
+ * inode (and the same settings) takes the digest from here instead of reading the whole file
+ * again. A process that scans every few seconds keeps one; one-off scans need none.
+ */
+export type DigestCache = Map<string, { stamp: string; digest: string }>;
+
+/**
  * Lists the models of a repository: `<dir>/<name>/<version>/model.onnx` (Triton's layout) or
  * `<dir>/<name>/model.onnx` (one version, named by its content), each with its model.json. A
  * model that cannot be read or parsed is listed with its error and does not stop the others;
  * a repository that cannot be read, or holds no model at all, is ModelError('no_models').
  */
-export async function scanModelRepository(dir: string): Promise<RepositoryModel[]> {
+export async function scanModelRepository(dir: string, digests?: DigestCache): Promise<RepositoryModel[]> {
   const root = resolve(dir);
   let names: string[];
   try {
@@ -96,7 +103,7 @@ export async function scanModelRepository(dir: string): Promise<RepositoryModel[
   const models: RepositoryModel[] = [];
   for (const name of names.sort()) {
     if (name.startsWith('.')) continue;
-    const model = await readModel(root, name);
+    const model = await readModel(root, name, digests);
     if (model) models.push(model);
   }
   if (models.length === 0) {
@@ -143,7 +150,7 @@ export async function readModelFile(path: string): Promise<ModelEntry> {
   return version;
 }
 
-async function readModel(root: string, name: string): Promise<RepositoryModel | undefined> {
+async function readModel(root: string, name: string, digests: DigestCache | undefined): Promise<RepositoryModel | undefined> {
   const dir = join(root, name);
   // stat follows symlinks: a linked model folder is served like a copied one.
   const info = await stat(dir).catch(() => undefined);
@@ -183,11 +190,11 @@ async function readModel(root: string, name: string): Promise<RepositoryModel | 
   const overrides = overridesOf(config.config);
   if (single) {
     // Its one version is named by its content: unread, it has no name, and the model has nothing to serve.
-    const only = await readVersion(name, dir, join(dir, MODEL_FILE), undefined, overrides);
+    const only = await readVersion(name, dir, join(dir, MODEL_FILE), undefined, overrides, digests);
     if (only.error) return { ...broken(only.error.message), config: config.config };
     return { name, dir, layout, config: config.config, versions: [only] };
   }
-  const versions = await Promise.all(folders.map((v) => readVersion(name, dir, join(dir, v, MODEL_FILE), v, overrides)));
+  const versions = await Promise.all(folders.map((v) => readVersion(name, dir, join(dir, v, MODEL_FILE), v, overrides, digests)));
   return { name, dir, layout, config: config.config, versions };
 }
 
@@ -225,7 +232,14 @@ function overridesOf(config: ModelConfig): ModelOverrides {
 }
 
 /** Reads and hashes one model file; `version` undefined names it by its digest. */
-async function readVersion(name: string, dir: string, path: string, version: string | undefined, overrides: ModelOverrides): Promise<VersionEntry> {
+async function readVersion(
+  name: string,
+  dir: string,
+  path: string,
+  version: string | undefined,
+  overrides: ModelOverrides,
+  digests?: DigestCache,
+): Promise<VersionEntry> {
   const unreadable = (message: string): UnreadableVersion => ({ name, version: version ?? '', dir, path, error: { code: 'invalid_model', message } });
   if (version !== undefined && !VERSION_NAME.test(version)) {
     return unreadable(`version folder "${version}" is not a version name: 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit`);
@@ -234,10 +248,17 @@ async function readVersion(name: string, dir: string, path: string, version: str
     // stat follows symlinks: a linked model file is served like a copied one.
     const info = await stat(path);
     if (!info.isFile()) return unreadable(`${path} is not a file`);
-    const hash = createHash('sha256');
-    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-    if (Object.keys(overrides).length > 0) hash.update(canonicalJson(overrides));
-    const digest = hash.digest('hex');
+    const settings = Object.keys(overrides).length > 0 ? canonicalJson(overrides) : '';
+    // Anything that changes with the content (or a link pointing elsewhere) changes the stamp.
+    const stamp = `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}:${settings}`;
+    let digest = digests?.get(path)?.stamp === stamp ? digests.get(path)?.digest : undefined;
+    if (digest === undefined) {
+      const hash = createHash('sha256');
+      for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+      if (settings) hash.update(settings);
+      digest = hash.digest('hex');
+      digests?.set(path, { stamp, digest });
+    }
     return { name, version: version ?? digest.slice(0, 12), dir, path, digest, sizeBytes: info.size, overrides };
   } catch (e) {
     return unreadable(`${path} cannot be read: ${messageOf(e)}`);

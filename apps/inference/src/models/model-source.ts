@@ -1,5 +1,5 @@
 import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
-import { DetectorSession, type ModelEntry, type RepositoryModel, scanModelRepository, type SessionOptions } from '@argus/vision';
+import { DetectorSession, type DigestCache, type ModelEntry, type RepositoryModel, scanModelRepository, type SessionOptions } from '@argus/vision';
 import { Inject, Injectable } from '@nestjs/common';
 
 /** What ModelHost uses of a loaded model: a DetectorSession, or a fake in the host's unit tests. */
@@ -19,12 +19,19 @@ export abstract class ModelSource {
 /** MODEL_REPOSITORY on disk, and ONNX Runtime sessions. */
 @Injectable()
 export class RepositoryModelSource extends ModelSource {
+  /** Scanned every few seconds: a file that did not change is not read again. */
+  private readonly digests: DigestCache = new Map();
+
   constructor(@Inject(ARGUS_CONFIG) private readonly config: ArgusConfig) {
     super();
   }
 
-  scan(): Promise<RepositoryModel[]> {
-    return scanModelRepository(this.config.models.repository);
+  async scan(): Promise<RepositoryModel[]> {
+    const models = await scanModelRepository(this.config.models.repository, this.digests);
+    // Files gone from the repository leave the cache.
+    const seen = new Set(models.flatMap((m) => m.versions.map((v) => v.path)));
+    for (const path of this.digests.keys()) if (!seen.has(path)) this.digests.delete(path);
+    return models;
   }
 
   open(entry: ModelEntry, options: SessionOptions): Promise<ModelSession> {
