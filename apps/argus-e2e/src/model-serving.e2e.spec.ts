@@ -222,6 +222,27 @@ describe('model serving: versions side by side, live changes, bad models isolate
     const gone = await upload(stack, bus, { model: 'deimv2-atto-int8' });
     expect([gone.status, (gone.body['error'] as { code: string }).code]).toEqual([422, 'unknown_model']);
   });
+
+  it('keeps the jobs of a model an operator unloaded waiting (UNAVAILABLE_MODEL_JOBS=wait), refuses new ones with the reason under fail, and runs them once it is loaded', async () => {
+    expect((await admin('/yolox-nano/unload', { method: 'POST' })).status).toBe(202);
+    await eventually(async () => {
+      const view = (await (await admin('')).json()) as AdminModelsView;
+      const model = view.processes[0]?.models.find((m) => m.name === 'yolox-nano');
+      return model?.state === 'unloaded' && model.versions.every((v) => v.state === 'unloaded') ? true : undefined;
+    }, 30000, 100);
+    await new Promise((r) => setTimeout(r, 1100)); // the gateway's catalog has it
+    const waiting = await upload(stack, bus, { model: 'yolox-nano', confidence: distinct() }, '?wait=1000');
+    expect([waiting.status, waiting.body['status'], waiting.body['note']]).toEqual([202, 'queued', expect.stringContaining('yolox-nano')]);
+
+    await stack.stopApp('api-gateway');
+    await stack.startApp('api-gateway', { UNAVAILABLE_MODEL_JOBS: 'fail' });
+    const refused = await upload(stack, bus, { model: 'yolox-nano', confidence: distinct() });
+    expect([refused.status, refused.body['error']]).toEqual([503, { code: 'model_unavailable', message: expect.stringContaining('unloaded by an operator') }]);
+
+    expect((await admin('/yolox-nano/load', { method: 'POST' })).status).toBe(202);
+    const [row] = await rows([String(waiting.body['id'])]);
+    expect(row).toMatchObject({ status: 'completed', model_name: 'yolox-nano' });
+  });
 });
 
 function count(rows: { model_version: string }[]): Record<string, number> {
