@@ -1,83 +1,50 @@
 #!/bin/sh
-# model-init: puts the models into MODEL_DIR (a volume the inference containers mount read-only),
-# verified, then exits 0. Runs as a compose service that completes, or as a Kubernetes initContainer.
-#
-# Idempotent and safe to race (two pods sharing a PersistentVolume):
-# - a model already present whose sha256 matches its recorded (or pinned) checksum is kept as is;
-# - a download lands in a temporary folder on the same volume and is renamed into place, so no
-#   reader ever sees a half-written model.onnx;
-# - any failure (network, checksum) exits non-zero, so inference never starts without its model.
+# model-init: fills MODEL_DIR (a volume the inference containers mount read-only) with verified
+# models, then exits 0. Runs as a compose service that completes, or as a Kubernetes initContainer.
+# Any failure (network, checksum, unreadable folder) exits non-zero, so inference never starts
+# without its models.
 #
 # Environment:
-#   MODEL_DIR              where the models go (default /models)
-#   MODEL_NAME             the folder the downloader writes (default yolox-nano)
-#   MODEL_SHA256           the expected sha256. Set it in production: the downloader pins no
-#                          checksum for the upstream file, so without it the first download is
-#                          trusted as is (its sha256 is recorded and guards the file from then on)
-#   MODEL_URL              fetch from this URL instead of the upstream release (a mirror, file://)
-#   MODEL_DOWNLOAD_SCRIPT  the downloader (default /opt/argus/download-models.mjs, the repo's
-#                          tools/scripts/download-models.mjs: --dir DIR [--sha256 HEX] [--url URL])
+#   MODEL_DIR              the model repository to fill (default /models)
+#   MODEL_SEED_DIR         a mounted folder of models (<name>/model.onnx, <name>/<version>/model.onnx)
+#                          copied as they are, with the files beside them; compose mounts ./models
+#                          here. Empty or absent: nothing is copied.
+#   MODEL_SOURCES          entries name[@version]=url#sha256, separated by spaces, commas or
+#                          newlines; url is https://, http:// or file:// (a mounted file). Each is
+#                          verified before it is installed, and kept without a download when the
+#                          file already there has that sha256. An entry whose model the seed folder
+#                          provides is skipped. Empty, with an empty seed folder: YOLOX-Nano from its
+#                          upstream release, verified against the sha256 pinned in the downloader.
+#   MODEL_DOWNLOAD_SCRIPT  the downloader (default /opt/argus/download-models.mjs, the repository's
+#                          tools/scripts/download-models.mjs)
+#
+# Idempotent and safe to race (pods sharing a PersistentVolume): each file lands under a temporary
+# name on the same volume and is renamed into place, so no reader sees a half-written model.
 set -eu
+# Word splitting of MODEL_SOURCES must not expand globs.
+set -f
 
 dir="${MODEL_DIR:-/models}"
-name="${MODEL_NAME:-yolox-nano}"
-pin="${MODEL_SHA256:-}"
-url="${MODEL_URL:-}"
+seed="${MODEL_SEED_DIR:-}"
 script="${MODEL_DOWNLOAD_SCRIPT:-/opt/argus/download-models.mjs}"
-target="$dir/$name/model.onnx"
-record="$target.sha256"
 
 log() { echo "model-init: $*"; }
 fail() { echo "model-init: $*" >&2; exit 1; }
-sha_of() { sha256sum "$1" | cut -d ' ' -f 1; }
 
-case "$pin" in
-  *[!0-9a-f]*) fail "MODEL_SHA256 must be a lowercase hex sha256, not '$pin'" ;;
-esac
-if [ -n "$pin" ] && [ "${#pin}" -ne 64 ]; then
-  fail "MODEL_SHA256 must have 64 hex digits, it has ${#pin}"
+# The downloader replaces a file whose sha256 differs from its entry's: the volume is model-init's
+# own, so a damaged or outdated model there is fetched again.
+set -- --dir "$dir" --force
+if [ -n "$seed" ]; then
+  [ -d "$seed" ] || fail "MODEL_SEED_DIR=$seed is not a folder (is it mounted?)"
+  set -- "$@" --from "$seed"
 fi
-
-# The model is already there: keep it when it still matches what was verified when it arrived.
-if [ -s "$target" ]; then
-  actual="$(sha_of "$target")"
-  expected="${pin:-$(cat "$record" 2>/dev/null || true)}"
-  if [ -n "$expected" ] && [ "$actual" = "$expected" ]; then
-    log "$target present (sha256 $actual), nothing to do"
-    exit 0
-  fi
-  log "$target present but unverified or changed (sha256 $actual), fetching it again"
-fi
-
-mkdir -p "$dir" || fail "cannot create $dir"
-tmp="$(mktemp -d "$dir/.model-init.XXXXXX")" || fail "cannot write to $dir"
-trap 'rm -rf "$tmp"' EXIT INT TERM
-
-log "downloading $name into $dir"
-set -- --dir "$tmp"
-if [ -n "$pin" ]; then set -- "$@" --sha256 "$pin"; fi
-if [ -n "$url" ]; then set -- "$@" --url "$url"; fi
-node "$script" "$@" || fail "download failed ($script)"
-
-fetched="$tmp/$name/model.onnx"
-[ -s "$fetched" ] || fail "$script did not write $name/model.onnx under --dir"
-actual="$(sha_of "$fetched")"
-if [ -n "$pin" ] && [ "$actual" != "$pin" ]; then
-  fail "checksum mismatch for $name: expected $pin, got $actual"
-fi
-if [ -z "$pin" ]; then
-  log "no MODEL_SHA256 pinned: trusting this first download (sha256 $actual); pin it to verify"
-fi
-
-mkdir -p "$dir/$name"
-# Side files first (licence notes), the checksum record, then the model itself by rename(2),
-# which is atomic on one filesystem: a reader sees the old file or the new one, never a mix.
-for extra in "$tmp/$name"/*; do
-  [ "$extra" = "$fetched" ] && continue
-  [ -f "$extra" ] && mv -f "$extra" "$dir/$name/"
+for entry in $(printf '%s\n' "${MODEL_SOURCES:-}" | tr ',' ' '); do
+  set -- "$@" --source "$entry"
 done
-printf '%s\n' "$actual" > "$tmp/record"
-mv -f "$tmp/record" "$record"
-mv -f "$fetched" "$target"
-chmod a+r "$target" "$record"
-log "$target ready (sha256 $actual)"
+
+node "$script" "$@" || fail "could not fill $dir (see above); inference will not start without its models"
+
+# What the inference containers will find, including models an earlier run left (they stay until
+# the volume is removed: docker compose down -v, or a new emptyDir in Kubernetes).
+found="$(cd "$dir" && find . -name model.onnx -not -path '*/.*' | sed 's|^\./||; s|/model\.onnx$||' | sort | tr '\n' ' ')"
+log "$dir holds: ${found:-nothing}"

@@ -4,7 +4,6 @@ import { REDIS } from '@argus/broker';
 import { createLogger, httpMetricsMiddleware, Metrics, NestLogger, startTracing } from '@argus/observability';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import express from 'express';
 import helmet from 'helmet';
 import type { Redis } from 'ioredis';
 import { AppModule } from './app.module';
@@ -14,8 +13,7 @@ import { corsOptions } from './access/cors';
 import { Drain } from './access/drain.service';
 import { redisGate } from './access/redis-gate';
 import { setupDocs } from './docs/openapi';
-import { GRAPHQL_PATH } from './graphql/graphql.module';
-import { graphqlJsonBody } from './graphql/image-input';
+import { answerOptions, bodyParsers, lingerUnreadBodies } from './http/body-limits';
 
 /** The public HTTP entry point: uploads, job status, models. */
 async function bootstrap(): Promise<void> {
@@ -30,23 +28,26 @@ async function bootstrap(): Promise<void> {
   // process.exit after the hooks (not a re-raised signal): pino flushes its last lines on exit.
   app.enableShutdownHooks(undefined, { useProcessExit: true });
   app.disable('x-powered-by');
+  // Which X-Forwarded-For hops to believe (TRUST_PROXY): req.ip is then the client's address.
+  app.set('trust proxy', config.gateway.trustProxy);
   // Order matters: metrics see every request; a draining gateway refuses before doing any work;
-  // strangers are refused (401) before their body is read; Redis down means 503 at once.
+  // OPTIONS ends before authentication; strangers are refused (401) before their body is read;
+  // Redis down means 503 at once; only then is a body read, with its route's own limit.
   app.use(httpMetricsMiddleware(app.get(Metrics), ['/graphql', '/admin/queues', '/docs', '/web']));
   app.use(correlationMiddleware);
+  app.use(lingerUnreadBodies);
   app.use(app.get(Drain).middleware);
   // Strict CSP in production; elsewhere GraphiQL (scripts from unpkg.com) must be able to load.
   app.use(helmet(config.production ? {} : { contentSecurityPolicy: false }));
   const cors = corsOptions(config.cors.origins);
   if (cors) app.enableCors(cors);
+  app.use(answerOptions);
   app.use(app.get(AuthMiddleware).handle);
   app.use(redisGate(app.get<Redis>(REDIS)));
-  // Raw image bodies (Content-Type image/*) are read up to the image size limit; multipart goes
-  // through multer in the controller; small JSON bodies for everything else.
-  app.use(express.raw({ type: 'image/*', limit: config.limits.maxImageBytes }));
-  // GraphQL may carry an image as base64 in a variable: 4/3 of MAX_IMAGE_BYTES plus the query.
-  app.use(GRAPHQL_PATH, graphqlJsonBody(config.limits.maxImageBytes));
-  app.use(express.json({ limit: '1mb' }));
+  // Raw images on POST /v1/detections (multipart: multer in the controller), GraphQL JSON with
+  // room for a base64 image (multipart: GraphqlMultipartMiddleware), small JSON on the other API
+  // routes, and no body at all anywhere else.
+  app.use(bodyParsers({ maxImageBytes: config.limits.maxImageBytes, maxJsonBytes: config.limits.maxJsonBytes }));
   setupDocs(app);
   await app.listen(config.gateway.port, config.gateway.host);
   logger.info({ port: config.gateway.port }, 'gateway listening');

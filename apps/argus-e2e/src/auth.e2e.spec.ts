@@ -1,19 +1,7 @@
-import { type Stack, startStack, workspaceRoot } from '@argus/testing';
-import { execFile } from 'node:child_process';
+import { type Stack, startStack, streamUpload } from '@argus/testing';
 import { createHash, randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { call, eventually, photo, upload } from './helpers';
-
-const run = promisify(execFile);
-
-/** Runs the keys CLI of the built apps/results against the stack's database. */
-async function keysCli(stack: Stack, ...args: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, [join(workspaceRoot(), 'dist', 'apps', 'results', 'main.js'), 'keys', ...args], {
-    env: { PATH: process.env['PATH'] ?? '', ...stack.env },
-  });
-  return stdout.trim();
-}
+import { readFileSync } from 'node:fs';
+import { call, eventually, keysCli, photo, upload } from './helpers';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -54,6 +42,47 @@ describe('access: API keys, per-key limits, open operational routes, headers', (
       }
     }
     expect(seen.filter((line) => !line.endsWith(': 401 unauthorized'))).toEqual([]);
+  });
+
+  it("refuses a stranger's 50 MB upload with 401 before reading it, on every route that takes a body, and reads none on open paths", async () => {
+    const pid = stack.process('api-gateway')?.pid;
+    const rss = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024;
+    const total = 50 * 1024 * 1024;
+    const before = rss();
+    const seen: string[] = [];
+    for (const [path, type] of [
+      ['/v1/detections', 'image/jpeg'],
+      ['/v1/detections', 'multipart/form-data; boundary=xyz'],
+      ['/graphql', 'application/json'],
+      ['/graphql', 'multipart/form-data; boundary=xyz'],
+      ['/nothing-here', 'image/jpeg'],
+    ] as const) {
+      const res = await streamUpload(new URL(path, stack.baseUrl), { 'content-type': type }, total);
+      const code = (JSON.parse(res.body) as { error?: { code?: string } }).error?.code;
+      seen.push(`${path} ${type.split(';')[0]}: ${res.status} ${code} ${res.sentAtAnswer < total ? 'before the body' : 'after the body'}`);
+    }
+    expect(seen).toEqual([
+      '/v1/detections image/jpeg: 401 unauthorized before the body',
+      '/v1/detections multipart/form-data: 401 unauthorized before the body',
+      '/graphql application/json: 401 unauthorized before the body',
+      '/graphql multipart/form-data: 401 unauthorized before the body',
+      '/nothing-here image/jpeg: 404 not_found before the body',
+    ]);
+    // 250 MB were offered; not even one body's worth was kept
+    expect(rss() - before).toBeLessThan(total);
+  });
+
+  it('answers OPTIONS on any path at once, without a key', async () => {
+    for (const path of ['/v1/detections', '/graphql', '/v1/no-such-route', '/nothing-here', '/admin/queues']) {
+      const res = await fetch(`${stack.baseUrl}${path}`, { method: 'OPTIONS', body: 'x'.repeat(200_000), headers: { 'content-type': 'application/json' } });
+      expect([path, res.status]).toEqual([path, 204]);
+    }
+  });
+
+  it('gives JSON bodies of the REST API a small limit (MAX_JSON_BODY_BYTES): 413 payload_too_large above it', async () => {
+    const res = await call(stack, '/v1/models', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pad: 'x'.repeat(100 * 1024) }) });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toEqual({ error: { code: 'payload_too_large', message: expect.stringContaining('MAX_JSON_BODY_BYTES') } });
   });
 
   it('accepts x-api-key, Authorization: Bearer, and a key configured by its sha256, and records who asked', async () => {

@@ -1,6 +1,7 @@
 import { scrape, type Stack, startStack, workspaceRoot } from '@argus/testing';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { call, eventually, photo, upload } from './helpers';
 
 /** What one bad request must get: a status, and the error code in a JSON body. */
@@ -12,6 +13,13 @@ interface Case {
 }
 
 const MAX_IMAGE_BYTES = 2_000_000;
+
+/** An SVG whose root element sits behind a byte-order mark, an XML declaration and a long comment (libvips would still find it). */
+function svgWithPreamble(): Buffer {
+  return Buffer.from(
+    `\ufeff<?xml version="1.0" encoding="UTF-8"?>\n<!-- ${'padding '.repeat(640)} -->\n<svg xmlns="http://www.w3.org/2000/svg" width="640" height="480"><rect width="640" height="480" fill="#c00"/></svg>\n`,
+  );
+}
 
 describe('bad input: every kind gets its own 4xx and a JSON error, and nothing crashes', () => {
   let stack: Stack;
@@ -38,6 +46,10 @@ describe('bad input: every kind gets its own 4xx and a JSON error, and nothing c
   const cases: Case[] = [
     { name: 'not an image (text)', send: () => multipart([['image', blob(Buffer.from('hello, this is not a picture at all\n'.repeat(20)))]]), status: 415, code: 'not_an_image' },
     { name: 'not an image (an ELF binary)', send: () => raw(Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.alloc(2000)]), 'image/jpeg'), status: 415, code: 'not_an_image' },
+    { name: 'SVG (XML declaration, BOM, a 5 KB comment before <svg)', send: () => multipart([['image', blob(svgWithPreamble())]]), status: 415, code: 'unsupported_image_type' },
+    { name: 'SVG as a raw image/svg+xml body', send: () => raw(svgWithPreamble(), 'image/svg+xml'), status: 415, code: 'unsupported_image_type' },
+    { name: 'gzip-compressed SVG (SVGZ)', send: () => multipart([['image', blob(gzipSync(svgWithPreamble()))]]), status: 415, code: 'unsupported_image_type' },
+    { name: 'PDF', send: () => multipart([['image', blob(Buffer.from('%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n'))]]), status: 415, code: 'unsupported_image_type' },
     { name: 'truncated inside the header', send: () => multipart([['image', blob(jpeg().subarray(0, 300))]]), status: 422, code: 'truncated_image' },
     { name: 'empty raw body', send: () => raw(Buffer.alloc(0), 'image/jpeg'), status: 400, code: 'empty_image' },
     { name: 'zero-byte file field', send: () => multipart([['image', blob(Buffer.alloc(0))]]), status: 400, code: 'empty_image' },

@@ -1,6 +1,8 @@
 import { ArgusClient } from '@argus/client';
-import { type Stack, startStack } from '@argus/testing';
+import { type Stack, startStack, workspaceRoot } from '@argus/testing';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { eventually, photo, upload } from './helpers';
 
 describe('Bull Board at /admin/queues (real stack)', () => {
@@ -10,8 +12,13 @@ describe('Bull Board at /admin/queues (real stack)', () => {
   const board = (path: string, headers: Record<string, string> = {}) => fetch(`${stack.baseUrl}/admin/queues${path}`, { headers });
 
   beforeAll(async () => {
-    // Every model of the repository served (two detection queues); a persist job fails for good at its first failure.
-    stack = await startStack({ label: 'board', env: { ADMIN_USER: 'ops', ADMIN_PASSWORD: password, RESULTS_ATTEMPTS: '1' } });
+    // Every model of the repository served (two detection queues); a persist job fails for good at
+    // its first failure; five failed sign-ins per address (the first test makes four: the requests
+    // without credentials count none).
+    stack = await startStack({
+      label: 'board',
+      env: { ADMIN_USER: 'ops', ADMIN_PASSWORD: password, RESULTS_ATTEMPTS: '1', ADMIN_MAX_FAILED_LOGINS: '5', ADMIN_FAILED_LOGIN_WINDOW_SECONDS: '600' },
+    });
   });
   afterAll(() => stack?.stop());
 
@@ -87,6 +94,36 @@ describe('Bull Board at /admin/queues (real stack)', () => {
     expect(after.queues.find((q) => q.name === 'results')?.counts['completed']).toBe(0);
     // Without the admin's credentials, the same action is refused.
     expect((await fetch(`${stack.baseUrl}/admin/queues/api/queues/results/retry/failed`, { method: 'PUT' })).status).toBe(401);
+  });
+
+  it('locks an address out after too many failed sign-ins (429 + Retry-After, even for the right password), counted in Redis', async () => {
+    const seen: number[] = [];
+    for (let i = 0; i < 5; i++) seen.push((await board('', basic('ops', `guess-${i}`))).status);
+    expect(seen).toEqual([401, 401, 401, 401, 401]);
+    const locked = await board('', basic('ops', password));
+    expect(locked.status).toBe(429);
+    const retryAfter = Number(locked.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(500);
+    expect(retryAfter).toBeLessThanOrEqual(600);
+    expect(await locked.json()).toEqual({ error: { code: 'rate_limited', message: expect.stringMatching(/Too many failed sign-ins/) } });
+    // the count is one Redis key per address, with the window as its expiry: what every replica reads
+    const keys = await stack.redis.keys(`${stack.prefix}:admin:failed-logins:*`);
+    expect(keys).toEqual([`${stack.prefix}:admin:failed-logins:127.0.0.1`]);
+    expect(await stack.redis.pttl(keys[0] ?? '')).toBeGreaterThan(0);
+    // the window ends (here: the key goes): the admin gets in at once, and the count is gone
+    await stack.redis.del(keys[0] ?? '');
+    expect((await board('', basic('ops', password))).status).toBe(200);
+  });
+
+  it('refuses to start with an admin password shorter than 12 characters, saying why', async () => {
+    await stack.stopApp('api-gateway');
+    try {
+      await expect(stack.startApp('api-gateway', { ADMIN_PASSWORD: 'short-pass1' })).rejects.toThrow(/exited \(1\) before it was ready/);
+      const log = readFileSync(join(workspaceRoot(), 'test-artifacts', 'logs', stack.schema, 'api-gateway.log'), 'utf8');
+      expect(log).toMatch(/ADMIN_PASSWORD: must be at least 12 characters/);
+    } finally {
+      await stack.startApp('api-gateway');
+    }
   });
 });
 

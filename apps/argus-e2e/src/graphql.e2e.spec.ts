@@ -2,7 +2,7 @@ import type { DetectionView } from '@argus/contracts';
 import { type Stack, startStack } from '@argus/testing';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { eventually, labelCounts, photo } from './helpers';
+import { eventually, keysCli, labelCounts, photo } from './helpers';
 
 interface GqlResult<T> {
   data?: T | null;
@@ -32,7 +32,11 @@ describe('GraphQL at /graphql (real stack)', () => {
 
   beforeAll(async () => {
     // A depth limit low enough that a real query of this schema can exceed it (the schema has no cycles).
-    stack = await startStack({ label: 'graphql', env: { GRAPHQL_MAX_DEPTH: '4', MAX_IMAGE_BYTES: '1000000' } });
+    // Short socket limits, so that the tests can reach them; keys re-checked every second.
+    stack = await startStack({
+      label: 'graphql',
+      env: { GRAPHQL_MAX_DEPTH: '4', MAX_IMAGE_BYTES: '1000000', GRAPHQL_WS_INIT_TIMEOUT_MS: '1500', GRAPHQL_WS_MAX_SUBSCRIPTIONS: '2', API_KEY_CACHE_SECONDS: '1' },
+    });
   });
   afterAll(() => stack?.stop());
 
@@ -207,5 +211,103 @@ describe('GraphQL at /graphql (real stack)', () => {
     } finally {
       await client.dispose();
     }
+  });
+
+  it('refuses a megabyte-sized document of cheap fields by its size (413), before parsing it', async () => {
+    // 1.2 MB: within this stack's GraphQL body limit (room for a base64 image of MAX_IMAGE_BYTES = 1 MB), so the document limit answers
+    const { status, body } = await gql(`{ ${'a: __typename '.repeat(85_000)} }`);
+    expect(status).toBe(413);
+    expect(body.data).toBeUndefined();
+    expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'payload_too_large', status: 413, limit: 'document_bytes', maxBytes: 32768 });
+  });
+
+  it('refuses a document of many aliases within the size limit by its token count (400), before validating it', async () => {
+    const query = `{ ${'a: __typename '.repeat(2300)} }`; // 32 204 bytes, 6900 tokens
+    expect(Buffer.byteLength(query)).toBeLessThan(32768);
+    const { status, body } = await gql(query);
+    expect(status).toBe(400);
+    expect(body.data).toBeUndefined();
+    expect(body.errors?.[0]?.message).toMatch(/more tha.? 2000 tokens/);
+    expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'validation_failed', graphqlCode: 'GRAPHQL_PARSE_FAILED' });
+  });
+
+  it('answers OPTIONS on /graphql without a key (no CORS configured: 204)', async () => {
+    const res = await fetch(`${stack.baseUrl}/graphql`, { method: 'OPTIONS' });
+    expect(res.status).toBe(204);
+  });
+
+  describe('graphql-ws limits', () => {
+    const url = () => `${stack.baseUrl.replace('http', 'ws')}/graphql`;
+    /** A raw graphql-transport-ws socket: what it was sent, and how it closed. */
+    function socket(): { ws: WebSocket; messages: Record<string, unknown>[]; closed: Promise<{ code: number; reason: string }>; opened: Promise<void> } {
+      const ws = new WebSocket(url(), 'graphql-transport-ws');
+      const messages: Record<string, unknown>[] = [];
+      ws.on('message', (data) => messages.push(JSON.parse(String(data)) as Record<string, unknown>));
+      const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
+      const opened = new Promise<void>((resolve, reject) => {
+        ws.once('open', () => resolve());
+        ws.once('error', reject);
+      });
+      return { ws, messages, closed, opened };
+    }
+    const acked = async (key = stack.apiKey) => {
+      const s = socket();
+      await s.opened;
+      s.ws.send(JSON.stringify({ type: 'connection_init', payload: { 'x-api-key': key } }));
+      await eventually(async () => (s.messages.some((m) => m['type'] === 'connection_ack') ? true : undefined), 10000, 20);
+      return s;
+    };
+
+    it('closes a socket that sends a message over GRAPHQL_WS_MAX_PAYLOAD_BYTES (1009), and keeps serving', async () => {
+      const s = await acked();
+      s.ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: `subscription { detectionEvents(id: "${'x'.repeat(200 * 1024)}") { id } }` } }));
+      expect((await s.closed).code).toBe(1009);
+      const again = await acked();
+      again.ws.close();
+    });
+
+    it('closes a socket that does not send connection_init in time (4408)', async () => {
+      const s = socket();
+      await s.opened;
+      expect(await s.closed).toMatchObject({ code: 4408 });
+    });
+
+    it('refuses a socket whose connection_init has no valid key (4403)', async () => {
+      const s = socket();
+      await s.opened;
+      s.ws.send(JSON.stringify({ type: 'connection_init', payload: { 'x-api-key': 'argus_000000000000_' + 'A'.repeat(43) } }));
+      expect((await s.closed).code).toBe(4403);
+    });
+
+    it('takes only subscriptions: a query or a mutation over the socket is refused, pointing to HTTP', async () => {
+      const s = await acked();
+      s.ws.send(JSON.stringify({ id: 'q', type: 'subscribe', payload: { query: '{ models { name } }' } }));
+      s.ws.send(JSON.stringify({ id: 'm', type: 'subscribe', payload: { query: 'mutation { submitDetection(imageBase64: "eA==") { id } }' } }));
+      const errors = await eventually(async () => {
+        const e = s.messages.filter((m) => m['type'] === 'error');
+        return e.length === 2 ? e : undefined;
+      }, 10000, 20);
+      for (const e of errors) {
+        expect(e['payload']).toEqual([expect.objectContaining({ message: expect.stringMatching(/Only subscriptions over WebSocket/), extensions: expect.objectContaining({ code: 'validation_failed', limit: 'subscriptions_only' }) })]);
+      }
+      expect(s.messages.some((m) => m['type'] === 'next')).toBe(false);
+      s.ws.close();
+    });
+
+    it('holds a socket to GRAPHQL_WS_MAX_SUBSCRIPTIONS at once', async () => {
+      const s = await acked();
+      // three subscribe messages in one go: the third finds two places taken
+      for (const id of ['s1', 's2', 's3']) s.ws.send(JSON.stringify({ id, type: 'subscribe', payload: { query: `subscription { detectionEvents(id: "${id}") { id } }` } }));
+      const refused = await eventually(async () => s.messages.find((m) => m['id'] === 's3' && m['type'] === 'error'), 10000, 20);
+      expect(refused['payload']).toEqual([expect.objectContaining({ message: expect.stringMatching(/At most 2 subscriptions per socket/), extensions: expect.objectContaining({ limit: 'subscriptions' }) })]);
+      s.ws.close();
+    });
+
+    it('closes an open socket once its key is revoked (4403)', async () => {
+      const key = await keysCli(stack, 'create', '--name', 'ws client');
+      const s = await acked(key);
+      await keysCli(stack, 'revoke', key.slice(6, 18));
+      expect(await s.closed).toMatchObject({ code: 4403, reason: expect.stringMatching(/no longer accepted/) });
+    });
   });
 });

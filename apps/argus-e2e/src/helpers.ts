@@ -1,7 +1,10 @@
 import { detectQueueName } from '@argus/contracts';
-import { type Stack, testImage } from '@argus/testing';
+import { type Stack, testImage, workspaceRoot } from '@argus/testing';
 import { QueueEvents } from 'bullmq';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 /** Uploads a file as multipart (field `image`) with optional form fields, with the stack's API key. */
 export async function upload(
@@ -73,4 +76,12 @@ export async function watchStalled(stack: Stack, model = 'yolox-nano'): Promise<
       connection.disconnect();
     },
   };
+}
+
+/** Runs the keys CLI of the built apps/results against the stack's database; its output, trimmed. */
+export async function keysCli(stack: Stack, ...args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, [join(workspaceRoot(), 'dist', 'apps', 'results', 'main.js'), 'keys', ...args], {
+    env: { PATH: process.env['PATH'] ?? '', ...stack.env },
+  });
+  return stdout.trim();
 }

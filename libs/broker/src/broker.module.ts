@@ -11,6 +11,7 @@ import { ModelRegistry } from './model-registry';
 import { PersistJobs, persistJobOptions, type PersistQueue } from './persist-jobs';
 import { type CountedQueue, QueueMetrics } from './queue-metrics';
 import { createRedis, logConnectionErrors } from './redis';
+import { RedisMemoryMetrics } from './redis-memory-metrics';
 import { ArgusStore } from './store';
 
 /** Injection token of an app's Redis connection for Argus's own keys and the queues' producers. */
@@ -131,6 +132,12 @@ export class BrokerModule {
                 { queue: maintenance, byPriority: false },
               ];
             }, metrics),
+        },
+        {
+          // Redis memory against maxmemory on /metrics (noeviction: full means refused writes).
+          provide: RedisMemoryMetrics,
+          inject: [REDIS, { token: Metrics, optional: true }],
+          useFactory: (connection: Redis, metrics?: Metrics) => new RedisMemoryMetrics(connection, metrics),
         },
       ],
       exports: [redis, BullModule, ArgusStore, DetectJobs, PersistJobs, JobEvents, ModelRegistry],

@@ -12,3 +12,4 @@ export * from './broker.module';
 export * from './rate-limit';
 export * from './queue-depth';
 export * from './queue-metrics';
+export * from './redis-memory-metrics';

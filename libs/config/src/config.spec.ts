@@ -32,6 +32,12 @@ describe('buildConfig', () => {
     expect(() => buildConfig({ QUEUE_PREFIX: 'has space' })).toThrow(/QUEUE_PREFIX/);
   });
 
+  it('refuses to start with a short Bull Board password, naming the variable and the minimum', () => {
+    expect(() => buildConfig({ ADMIN_USER: 'ops', ADMIN_PASSWORD: 'hunter2hunt' })).toThrow(/ADMIN_PASSWORD: must be at least 12 characters/);
+    expect(buildConfig({ ADMIN_USER: 'ops', ADMIN_PASSWORD: 'a-good-12-ch' }).admin).toEqual({ user: 'ops', password: 'a-good-12-ch' });
+    expect(buildConfig({}).admin).toBeNull();
+  });
+
   it('lists every variable it reads', () => {
     expect(knownEnvVars()).toEqual(expect.arrayContaining(['REDIS_URL', 'DATABASE_URL', 'MODEL_REPOSITORY']));
   });
@@ -78,5 +84,13 @@ describe('tracing and build info', () => {
     const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string };
     expect(ARGUS_VERSION).toBe(pkg.version);
     expect(buildConfig({}).build).toEqual({ version: pkg.version, commit: 'unknown' });
+  });
+});
+
+describe('TRUST_PROXY', () => {
+  it('takes none by default, a hop count, or a list of proxies', () => {
+    expect(buildConfig({}).gateway.trustProxy).toBe(false);
+    expect(buildConfig({ TRUST_PROXY: '1' }).gateway.trustProxy).toBe(1);
+    expect(buildConfig({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.7' }).gateway.trustProxy).toEqual(['10.0.0.0/8', '192.168.1.7']);
   });
 });

@@ -29,7 +29,13 @@ export function buildConfig(env: Record<string, string | undefined>) {
     production,
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (production ? 'json' : 'pretty') },
     redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX },
-    database: { url: e.DATABASE_URL, schema: e.DATABASE_SCHEMA },
+    database: {
+      url: e.DATABASE_URL,
+      schema: e.DATABASE_SCHEMA,
+      statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+      lockTimeoutMs: e.DATABASE_LOCK_TIMEOUT_MS,
+      connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+    },
     models: {
       repository: resolve(e.MODEL_REPOSITORY),
       default: e.DEFAULT_MODEL,
@@ -58,6 +64,7 @@ export function buildConfig(env: Record<string, string | undefined>) {
     },
     limits: {
       maxImageBytes: e.MAX_IMAGE_BYTES,
+      maxJsonBytes: e.MAX_JSON_BODY_BYTES,
       maxImagePixels: e.MAX_IMAGE_PIXELS,
       maxWaitMs: e.WAIT_MAX_MS,
       maxQueueDepth: e.MAX_QUEUE_DEPTH,
@@ -85,7 +92,7 @@ export function buildConfig(env: Record<string, string | undefined>) {
       idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
       reconcileAfterSeconds: e.RECONCILE_AFTER_SECONDS,
     },
-    gateway: { host: e.GATEWAY_HOST, port: e.GATEWAY_PORT, metrics: { host: e.GATEWAY_METRICS_HOST, port: e.GATEWAY_METRICS_PORT } },
+    gateway: { host: e.GATEWAY_HOST, port: e.GATEWAY_PORT, trustProxy: trustProxy(e.TRUST_PROXY), metrics: { host: e.GATEWAY_METRICS_HOST, port: e.GATEWAY_METRICS_PORT } },
     inference: { host: e.INFERENCE_HOST, port: e.INFERENCE_PORT },
     results: {
       host: e.RESULTS_HOST,
@@ -95,7 +102,14 @@ export function buildConfig(env: Record<string, string | undefined>) {
       rpcTimeoutMs: e.RESULTS_RPC_TIMEOUT_MS,
     },
     admin: e.ADMIN_USER && e.ADMIN_PASSWORD ? { user: e.ADMIN_USER, password: e.ADMIN_PASSWORD } : null,
-    graphql: { maxDepth: e.GRAPHQL_MAX_DEPTH, maxCost: e.GRAPHQL_MAX_COST },
+    adminLogins: { maxFailures: e.ADMIN_MAX_FAILED_LOGINS, windowMs: e.ADMIN_FAILED_LOGIN_WINDOW_SECONDS * 1000 },
+    graphql: {
+      maxDepth: e.GRAPHQL_MAX_DEPTH,
+      maxCost: e.GRAPHQL_MAX_COST,
+      maxDocumentBytes: e.GRAPHQL_MAX_DOCUMENT_BYTES,
+      maxTokens: e.GRAPHQL_MAX_TOKENS,
+      ws: { maxPayloadBytes: e.GRAPHQL_WS_MAX_PAYLOAD_BYTES, initTimeoutMs: e.GRAPHQL_WS_INIT_TIMEOUT_MS, maxSubscriptions: e.GRAPHQL_WS_MAX_SUBSCRIPTIONS },
+    },
     events: { heartbeatMs: e.EVENTS_HEARTBEAT_MS },
     tracing: {
       enabled:
@@ -109,6 +123,17 @@ export function buildConfig(env: Record<string, string | undefined>) {
 }
 
 export type ArgusConfig = ReturnType<typeof buildConfig>;
+
+/** TRUST_PROXY as Express takes it: false, a hop count, or a list of proxy addresses/CIDRs. */
+export function trustProxy(value: string): boolean | number | string[] {
+  const v = value.trim();
+  if (v === '' || v === 'false') return false;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
 
 /** The names of every variable the schema knows (for checking deployment files). */
 export function knownEnvVars(): string[] {

@@ -20,6 +20,9 @@ const list = (fallback: string) =>
         .filter((s) => s.length > 0),
     );
 
+/** The shortest ADMIN_PASSWORD accepted. */
+export const MIN_ADMIN_PASSWORD_LENGTH = 12;
+
 /**
  * Every environment variable Argus reads, with its default. This is the single list: the apps,
  * the CLI, docker-compose.yml, .env.example and the Kubernetes ConfigMap are checked against it.
@@ -37,6 +40,15 @@ export const envSchema = z.object({
     .regex(/^[A-Za-z0-9_.-]+$/)
     .default('argus'),
   DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/argus'),
+  /**
+   * Longest a Postgres statement of apps/results may run (server-side statement_timeout); a client
+   * that hears nothing for 5 s longer (a hung or unreachable server) gives up on its own.
+   */
+  DATABASE_STATEMENT_TIMEOUT_MS: int(15000, 100),
+  /** Longest a statement waits for a lock (lock_timeout) before failing; the work is retried. */
+  DATABASE_LOCK_TIMEOUT_MS: int(5000, 10),
+  /** Longest opening a Postgres connection (or waiting for a free one in the pool) may take. */
+  DATABASE_CONNECT_TIMEOUT_MS: int(5000, 100),
   /** Postgres schema holding Argus's tables; created if missing. */
   DATABASE_SCHEMA: z
     .string()
@@ -98,6 +110,8 @@ export const envSchema = z.object({
   RESULTS_ATTEMPTS: int(25, 1),
 
   MAX_IMAGE_BYTES: int(20 * 1024 * 1024, 1),
+  /** Largest JSON body of an API route other than GraphQL (which takes up to a base64 MAX_IMAGE_BYTES image); larger gets 413. */
+  MAX_JSON_BODY_BYTES: int(64 * 1024, 1024),
   MAX_IMAGE_PIXELS: int(100_000_000, 1),
   /** Upper bound of the `wait` query parameter. */
   WAIT_MAX_MS: int(30000),
@@ -159,6 +173,13 @@ export const envSchema = z.object({
 
   GATEWAY_HOST: z.string().default('0.0.0.0'),
   GATEWAY_PORT: int(3000),
+  /**
+   * Which proxies in front of the gateway to believe about the client's address (X-Forwarded-For),
+   * as Express's `trust proxy`: `false` (none: the peer is the client), a hop count (`1`: one load
+   * balancer), or comma-separated addresses/CIDRs of the proxies. Per-address limits (the admin
+   * sign-in lockout) count the address this yields.
+   */
+  TRUST_PROXY: z.string().default('false'),
   /** The gateway's operations port: /metrics and detailed health, kept off the public API port. */
   GATEWAY_METRICS_HOST: z.string().default('0.0.0.0'),
   GATEWAY_METRICS_PORT: int(3004),
@@ -173,12 +194,31 @@ export const envSchema = z.object({
 
   /** Bull Board (/admin/queues) basic-auth user; the board is off (404) unless both are set. */
   ADMIN_USER: z.string().default(''),
-  /** Bull Board basic-auth password; a secret. */
-  ADMIN_PASSWORD: z.string().default(''),
+  /** Bull Board basic-auth password; a secret. At least 12 characters: apps refuse to start with a shorter one. */
+  ADMIN_PASSWORD: z
+    .string()
+    .default('')
+    .refine((v) => v === '' || v.length >= MIN_ADMIN_PASSWORD_LENGTH, {
+      message: `must be at least ${MIN_ADMIN_PASSWORD_LENGTH} characters (a long random one is best): it guards Bull Board, and with it every job's details`,
+    }),
+  /** Failed Bull Board sign-ins one client address may make per window before it gets 429 until the window ends. */
+  ADMIN_MAX_FAILED_LOGINS: int(10, 1),
+  /** The window, in seconds, over which failed Bull Board sign-ins are counted (in Redis, shared by every gateway). */
+  ADMIN_FAILED_LOGIN_WINDOW_SECONDS: int(900, 1),
   /** Deepest field nesting a GraphQL operation may have (introspection fields excepted). */
   GRAPHQL_MAX_DEPTH: int(8, 1),
-  /** Largest estimated cost of a GraphQL operation (1 per field, lists multiplied by `first`). */
+  /** Largest estimated cost of a GraphQL operation (1 per field, introspection included; lists multiplied by `first`). */
   GRAPHQL_MAX_COST: int(5000, 1),
+  /** Largest GraphQL document (the query text, not its variables) in bytes; larger gets 413 before it is parsed. */
+  GRAPHQL_MAX_DOCUMENT_BYTES: int(32 * 1024, 1024),
+  /** Most lexical tokens a GraphQL document may have; parsing stops there (400). */
+  GRAPHQL_MAX_TOKENS: int(2000, 100),
+  /** Largest graphql-ws message (WebSocket frame) in bytes; a larger one closes the socket (1009). */
+  GRAPHQL_WS_MAX_PAYLOAD_BYTES: int(64 * 1024, 1024),
+  /** How long a graphql-ws socket may take to send connection_init (its API key) before it is closed (4408). */
+  GRAPHQL_WS_INIT_TIMEOUT_MS: int(5000, 100),
+  /** Subscriptions one graphql-ws socket may hold at once. */
+  GRAPHQL_WS_MAX_SUBSCRIPTIONS: int(10, 1),
   /** Interval of Server-Sent Events heartbeats (comment lines) on /v1/detections/:id/events. */
   EVENTS_HEARTBEAT_MS: int(15000, 100),
 

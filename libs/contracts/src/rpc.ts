@@ -11,6 +11,8 @@ export const ResultsRpc = Object.freeze({
   Health: 'results.health',
   /** Looks up an API key managed in Postgres by its sha256 (the gateway caches the answer). */
   VerifyApiKey: 'keys.verify',
+  /** The ids of the active managed keys, each with the start of its sha256 (see ApiKeyDirectory). */
+  ApiKeyIds: 'keys.ids',
 } as const);
 export type ResultsRpc = (typeof ResultsRpc)[keyof typeof ResultsRpc];
 
@@ -38,6 +40,18 @@ export interface GetDetectionRequest {
 export interface VerifyApiKeyRequest {
   /** sha256 of the presented key, hex. The key itself never leaves the gateway. */
   sha256: string;
+}
+
+/** How many hex digits of a key's sha256 the directory carries: enough to tell a wrong secret, not the hash. */
+export const KEY_HASH_PREFIX_LENGTH = 16;
+
+/**
+ * Every active managed key as `id -> the first KEY_HASH_PREFIX_LENGTH hex digits of its sha256`.
+ * The gateway asks apps/results about a presented key only when both match, so made-up keys
+ * (random ids, or a real id with a guessed secret) cost no lookup.
+ */
+export interface ApiKeyDirectory {
+  keys: Record<string, string>;
 }
 
 /** An active API key managed in Postgres, as the gateway needs it; null when unknown or revoked. */

@@ -1,6 +1,7 @@
 import { testImage, testImagesDir } from '@argus/testing';
 import { readdirSync, readFileSync } from 'node:fs';
 import sharp from 'sharp';
+import { gzipSync } from 'node:zlib';
 import { type ImageError, isImageError } from './image-error';
 import { type ImageLimits, probeImage } from './probe-image';
 
@@ -123,6 +124,38 @@ describe(probeImage.name, () => {
       const random = Buffer.alloc(4096);
       for (let i = 0; i < random.length; i++) random[i] = (i * 7919 + 13) % 251;
       expect((await probeError(random)).code).toBe('not_an_image');
+    });
+
+    it('refuses every kind of SVG by its text, before sharp (which would hand it to librsvg) sees it', async () => {
+      const root = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>';
+      const svgs: [string, Buffer][] = [
+        ['plain', Buffer.from(root)],
+        ['XML declaration', Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n${root}`)],
+        ['byte-order mark', Buffer.from(`\ufeff${root}`)],
+        ['white space first', Buffer.from(`\r\n\t   \n${root}`)],
+        ['a long comment first (past libvips\' first 1000 bytes and our old 1024)', Buffer.from(`<!--${'x'.repeat(5000)}-->\n${root}`)],
+        ['a doctype and 20 KiB of padding', Buffer.from(`<?xml version="1.0"?>\n<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">${' '.repeat(20_000)}${root}`)],
+        ['upper case', Buffer.from(root.replace('<svg', '<SVG'))],
+      ];
+      for (const [what, bytes] of svgs) {
+        const e = await probeError(bytes);
+        expect({ what, code: e.code, message: e.message }).toEqual({ what, code: 'unsupported_image_type', message: expect.stringContaining('SVG images are not supported') });
+      }
+      // libvips also unpacks a gzip-compressed drawing (SVGZ) to look for an SVG inside
+      const svgz = await probeError(gzipSync(Buffer.from(root)));
+      expect([svgz.code, svgz.message]).toEqual(['unsupported_image_type', expect.stringContaining('gzip-compressed')]);
+    });
+
+    it('refuses markup that is not SVG, and text, as not an image, without sharp', async () => {
+      for (const text of ['<html><body>hi</body></html>', '<?xml version="1.0"?><note>svg</note>', '{"svg": "<svg>"}']) {
+        expect([text, (await probeError(Buffer.from(text))).code]).toEqual([text, 'not_an_image']);
+      }
+    });
+
+    it('refuses video and other ISO media files by their brands', async () => {
+      const mp4 = Buffer.concat([Buffer.from([0, 0, 0, 20]), Buffer.from('ftypisom\0\0\0\0mp42', 'latin1'), Buffer.alloc(64)]);
+      const e = await probeError(mp4);
+      expect([e.code, e.message]).toEqual(['unsupported_image_type', expect.stringContaining('"isom"')]);
     });
 
     it('refuses SVG, PDF, BMP and HEIC as unsupported types', async () => {

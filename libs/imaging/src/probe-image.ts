@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import { restrictDecoders } from './decoders';
 import { cutOff, type ImageHeader } from './formats/header';
 import { type IccProfileKind, classifyIcc } from './formats/icc';
 import { ftypBrands, isobmffIsComplete } from './formats/isobmff';
@@ -37,10 +38,16 @@ export interface ImageProbe {
 
 const SUPPORTED = 'send a JPEG, PNG, WebP, GIF, TIFF or AVIF image';
 
+// Whoever probes images decodes them next (the gateway, the inference workers, the CLI): from
+// here on this process's sharp decodes only the allowed formats.
+restrictDecoders();
+
 /**
  * Checks an upload from its header alone, without decoding pixels: size, format, dimensions,
- * the pixel limit, and trailer checks that catch a cut-off upload. JPEG, PNG and WebP headers are
- * read here in a few microseconds; the rarer formats ask sharp for their header.
+ * the pixel limit, and trailer checks that catch a cut-off upload. The format comes from the
+ * signature and must be on the allow-list (JPEG, PNG, WebP, GIF, TIFF, AVIF) before any decoder
+ * sees a byte: SVG, PDF and everything unrecognised are refused here. JPEG, PNG and WebP headers
+ * are read here in a few microseconds; GIF, TIFF and AVIF ask sharp for their header.
  */
 export async function probeImage(bytes: Buffer, limits: ImageLimits): Promise<ImageProbe> {
   if (bytes.length === 0) throw new ImageError('empty_image', `the image is empty (0 bytes); ${SUPPORTED}`);
@@ -74,12 +81,20 @@ export async function probeImage(bytes: Buffer, limits: ImageLimits): Promise<Im
       break;
     case 'unsupported':
       throw new ImageError('unsupported_image_type', `${sniffed.what} are not supported; ${SUPPORTED}`);
+    case 'unknown':
+      throw new ImageError('not_an_image', `the data is not an image (no known image signature); ${SUPPORTED}`);
+    case 'heic':
+      if (!HEIC_DECODER) throw new ImageError('unsupported_image_type', `HEIC (HEVC-coded HEIF) images are not supported; ${SUPPORTED}`);
+      ({ format, header } = await probeWithSharp(bytes, sniffed.kind));
+      complete = () => isobmffIsComplete(bytes);
+      break;
+    case 'avif':
+      ({ format, header } = await probeWithSharp(bytes, sniffed.kind));
+      complete = () => isobmffIsComplete(bytes);
+      break;
     case 'gif':
     case 'tiff':
-    case 'isobmff':
-    case 'unknown':
       ({ format, header } = await probeWithSharp(bytes, sniffed.kind));
-      if (sniffed.kind === 'isobmff') complete = () => isobmffIsComplete(bytes);
       break;
   }
   const turned = header.orientation >= 5;
@@ -105,26 +120,29 @@ export async function probeImage(bytes: Buffer, limits: ImageLimits): Promise<Im
 // The prebuilt sharp decodes AVIF but not HEVC-coded HEIF (patents); a libvips with libde265 does.
 const HEIC_DECODER = sharp.format.heif.input.fileSuffix?.includes('.heic') ?? false;
 
-async function probeWithSharp(
-  bytes: Buffer,
-  kind: 'gif' | 'tiff' | 'isobmff' | 'unknown',
-): Promise<{ format: ImageFormat; header: ImageHeader }> {
+/** The formats sharp may report for each signature (an AVIF signature holding HEVC is HEIC). */
+const EXPECTED: Readonly<Record<'gif' | 'tiff' | 'avif' | 'heic', readonly ImageFormat[]>> = {
+  gif: ['gif'],
+  tiff: ['tiff'],
+  avif: ['avif', 'heif'],
+  heic: ['avif', 'heif'],
+};
+
+async function probeWithSharp(bytes: Buffer, kind: 'gif' | 'tiff' | 'avif' | 'heic'): Promise<{ format: ImageFormat; header: ImageHeader }> {
   let meta: sharp.Metadata;
   try {
     // No pixel limit here: the limit is ours to report, with the image's real size in the message.
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (cause) {
-    if (kind === 'unknown') {
-      throw new ImageError('not_an_image', `the data is not an image (no known image signature); ${SUPPORTED}`, { cause });
-    }
-    if (kind === 'isobmff') {
+    if (kind === 'avif' || kind === 'heic') {
       const brands = ftypBrands(bytes).join(', ');
       throw new ImageError('unsupported_image_type', `this ISO media file (brands ${brands}) holds no decodable image; ${SUPPORTED}`, { cause });
     }
     throw new ImageError('corrupt_image', `the ${kind.toUpperCase()} header cannot be read (${reason(cause)}); re-save the image`, { cause });
   }
   const format = acceptedFormat(meta);
-  if (!format) {
+  // libvips chose its loader from the bytes: it must be the one the signature named.
+  if (!format || !EXPECTED[kind].includes(format)) {
     const what = meta.format === 'heif' ? 'HEIC (HEVC-coded HEIF)' : (meta.format ?? 'this').toUpperCase();
     throw new ImageError('unsupported_image_type', `${what} images are not supported; ${SUPPORTED}`);
   }

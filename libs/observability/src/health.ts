@@ -1,5 +1,7 @@
 import { Controller, type FactoryProvider, Get, HttpCode, HttpStatus, Inject, Optional, Res } from '@nestjs/common';
 import type { Response } from 'express';
+import { Gauge } from 'prom-client';
+import { Metrics } from './metrics';
 
 /** One readiness check. `detail` says why when it fails (shown on /health/ready). */
 export interface HealthCheck {
@@ -84,7 +86,52 @@ export class HealthController {
   }
 }
 
-/** The provider of an app's readiness checks, built from its own services. */
+/**
+ * Readiness as gauges, evaluated when scraped: `argus_ready` (1 when every critical check passes,
+ * as /health/ready answers 200) and `argus_health_check_ok{check}`. An alert can then tell an app
+ * that is up but not ready (a model not loaded, Postgres away) from one that is down.
+ */
+export function registerReadinessMetrics(metrics: Metrics, checks: readonly HealthCheck[]): void {
+  // Both gauges are collected in one scrape: they share one round of checks.
+  let round: ReturnType<typeof runHealthChecks> | undefined;
+  const evaluate = () => {
+    round ??= runHealthChecks(checks).finally(() => {
+      round = undefined;
+    });
+    return round;
+  };
+  new Gauge({
+    name: 'argus_ready',
+    help: '1 when every critical readiness check passes (what /health/ready answers with 200), else 0.',
+    registers: [metrics.registry],
+    async collect() {
+      this.set((await evaluate()).ok ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'argus_health_check_ok',
+    help: '1 when the readiness check passes, else 0 (non-critical ones included).',
+    labelNames: ['check'],
+    registers: [metrics.registry],
+    async collect() {
+      const result = await evaluate();
+      this.reset();
+      for (const [check, outcome] of Object.entries(result.checks)) this.set({ check }, outcome.ok ? 1 : 0);
+    },
+  });
+}
+
+/** The provider of an app's readiness checks, built from its own services; exported as gauges too. */
 export function healthChecks(factory: Omit<FactoryProvider<HealthCheck[]>, 'provide'>): FactoryProvider<HealthCheck[]> {
-  return { provide: HEALTH_CHECKS, ...factory };
+  const inject = factory.inject ?? [];
+  return {
+    provide: HEALTH_CHECKS,
+    inject: [...inject, { token: Metrics, optional: true }],
+    useFactory: async (...args: unknown[]) => {
+      const checks = (await factory.useFactory(...args.slice(0, inject.length))) as HealthCheck[];
+      const metrics = args[inject.length] as Metrics | undefined;
+      if (metrics) registerReadinessMetrics(metrics, checks);
+      return checks;
+    },
+  };
 }

@@ -6,3 +6,4 @@ export * from './servers';
 export * from './prometheus';
 export * from './openapi';
 export * from './factories';
+export * from './uploads';

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -100,6 +100,13 @@ export interface PostgresServer {
   port: number;
   /** Stops the server (pg_ctl -m fast: sessions are terminated, as in a failover). */
   stop(): Promise<void>;
+  /**
+   * Freezes every process of the server (SIGSTOP): connections stay open and the kernel still
+   * accepts new ones, but nothing answers, as with a hung host or a blackholed link.
+   */
+  pause(): void;
+  /** Lets a paused server go on (SIGCONT) where it stopped. */
+  resume(): void;
   start(): Promise<void>;
   destroy(): Promise<void>;
 }
@@ -140,11 +147,26 @@ export async function startPostgresServer(): Promise<PostgresServer> {
   const stop = async () => {
     run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
   };
+  // The postmaster first (so that it forks nothing new), then every process it started.
+  const processes = () => {
+    const postmaster = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return [postmaster, ...childrenOf(postmaster)];
+  };
   await start();
   let stopped = false;
+  let paused = false;
+  const resume = () => {
+    for (const pid of processes().reverse()) process.kill(pid, 'SIGCONT');
+    paused = false;
+  };
   return {
     url,
     port,
+    pause: () => {
+      for (const pid of processes()) process.kill(pid, 'SIGSTOP');
+      paused = true;
+    },
+    resume,
     start: async () => {
       await start();
       stopped = false;
@@ -154,8 +176,27 @@ export async function startPostgresServer(): Promise<PostgresServer> {
       stopped = true;
     },
     destroy: async () => {
+      // A frozen server cannot shut down: let it go on first.
+      if (paused) resume();
       if (!stopped) await stop().catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The ids of the processes whose parent is `pid` (from /proc). */
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // pid (comm) state ppid ...: comm may hold spaces and parentheses, so read after the last ')'
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) children.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return children;
 }

@@ -2,6 +2,7 @@ import type { ImageLimits } from '@argus/imaging';
 import { isImageError } from '@argus/imaging';
 import { testImage } from '@argus/testing';
 import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import { describeModel } from './model-spec';
 import { PAD_VALUE, type PreparedImage, preprocess } from './preprocess';
@@ -116,6 +117,21 @@ describe(preprocess.name, () => {
         ['20000x14000', photo('synthetic-gray-20000x14000.jpg'), 'image_too_large'],
       ];
       for (const [what, bytes, code] of cases) expect([what, (await preprocessError(bytes)).code]).toEqual([what, code]);
+    });
+
+    it('re-checks the signature itself: SVG, SVGZ and PDF bytes (as a job could carry them from Redis) never reach sharp', async () => {
+      const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="640" height="480"><rect width="640" height="480" fill="red"/></svg>';
+      const cases: [string, Buffer][] = [
+        ['SVG behind a BOM, an XML declaration and a long comment', Buffer.from(`\ufeff<?xml version="1.0"?>\n<!--${'-x'.repeat(3000)}-->\n${svg}`)],
+        ['SVGZ', gzipSync(Buffer.from(svg))],
+        ['PDF', Buffer.from('%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n')],
+      ];
+      for (const [what, bytes] of cases) {
+        const e = await preprocessError(bytes);
+        expect({ what, code: e.code, ours: /are not supported; send a JPEG/.test(e.message) }).toEqual({ what, code: 'unsupported_image_type', ours: true });
+      }
+      // And should one slip past, this process's sharp has no SVG loader to hand it to.
+      await expect(sharp(Buffer.from(svg)).metadata()).rejects.toThrow(/unsupported image format/);
     });
 
     it('reports a JPEG with damaged image data as corrupt', async () => {

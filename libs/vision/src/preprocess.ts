@@ -44,7 +44,8 @@ export const PAD_VALUE = 114;
  * Decodes an image (EXIF orientation applied; grey, CMYK and alpha images become 3-channel
  * sRGB; big JPEG/WebP decoded at reduced size by sharp's shrink-on-load), letterboxes it as the
  * model family expects and fills `into` (or a new tensor). Throws ImageError: the probe's codes,
- * corrupt_image when the pixels cannot be decoded.
+ * corrupt_image when the pixels cannot be decoded. The bytes come from Redis, not straight from
+ * the gateway's check, so the probe's signature allow-list runs again here before sharp is called.
  */
 export async function preprocess(
   bytes: Buffer,

@@ -5,7 +5,8 @@ import { activeEnv } from './support/dotenv';
 import { acceptsValue, appEnvVars, configFrom, deploymentCriticalVars, isCredential } from './support/env-schema';
 import { schemaErrors } from './support/k8s-models';
 import { find, type K8sObject, kustomize, ofKind } from './support/kustomize';
-import { asArray, asRecord, parseYamlStream, readRepoFile, repoPath } from './support/repo';
+import { asArray, asRecord, parseYaml, parseYamlStream, readRepoFile, repoPath } from './support/repo';
+import { memoryBytes } from './support/sizes';
 import {
   allContainers,
   container,
@@ -22,8 +23,18 @@ import {
 const OVERLAYS = ['cpu', 'gpu', 'dev'] as const;
 type Overlay = (typeof OVERLAYS)[number];
 const NAMESPACE = 'argus';
-const APPS = { 'argus-api-gateway': 'api-gateway', 'argus-inference': 'inference', 'argus-results': 'results' } as const;
+const APPS = { 'argus-api-gateway': 'api-gateway', 'argus-results': 'results' } as const;
+/** The registry every base image names until an overlay replaces it: `.invalid` never resolves. */
+const PLACEHOLDER_REGISTRY = 'REGISTRY.invalid/';
+/** Credentials each app's pods may hold: inference parses untrusted images, so Redis's only. */
+const CREDENTIALS_ALLOWED: Record<string, string[]> = {
+  'api-gateway': ['REDIS_URL', 'API_KEYS', 'ADMIN_PASSWORD'],
+  results: ['REDIS_URL', 'DATABASE_URL'],
+  inference: ['REDIS_URL'],
+};
 const INGRESS_NAMESPACE = 'ingress-nginx';
+/** What is routed from outside: the API, its OpenAPI document and UI, the web page and its assets. */
+const PUBLIC_ROUTES = ['Exact /', 'Exact /docs-json', 'Prefix /docs', 'Prefix /graphql', 'Prefix /v1', 'Prefix /web'];
 const MONITORING_NAMESPACE = 'monitoring';
 
 /**
@@ -31,7 +42,8 @@ const MONITORING_NAMESPACE = 'monitoring';
  * that lists their keys. The dev overlay generates them from its own files.
  */
 const EXTERNAL_SECRETS: Record<string, string> = {
-  'argus-secrets': 'k8s/base/secrets.env.example',
+  'argus-redis': 'k8s/base/redis.env.example',
+  'argus-gateway': 'k8s/base/gateway.env.example',
   'argus-database': 'k8s/base/database.env.example',
   'argus-redis-scaler': 'k8s/base/redis-scaler.env.example',
 };
@@ -81,6 +93,16 @@ function effectiveEnv(objects: K8sObject[], w: Workload, containerName: string):
   return env;
 }
 
+/** The inference pools: one Deployment per model, named argus-inference-<model>. */
+function pools(objects: K8sObject[]): Workload[] {
+  return workloads(objects).filter((w) => w.podLabels['app.kubernetes.io/name'] === 'inference');
+}
+
+/** Every Argus app's workloads with the app name: the gateway, results and each pool. */
+function apps(objects: K8sObject[]): [Workload, string][] {
+  return [...Object.entries(APPS).map(([name, app]) => [workload(objects, name), app] as [Workload, string]), ...pools(objects).map((w) => [w, 'inference'] as [Workload, string])];
+}
+
 function podsSelectedBy(objects: K8sObject[], selector: LabelSelector): Workload[] {
   return workloads(objects).filter((w) => selectorMatches(selector, w.podLabels));
 }
@@ -110,8 +132,9 @@ describe.each(OVERLAYS)('k8s/overlays/%s', (overlay: Overlay) => {
     expect(find(objects(), 'Namespace', NAMESPACE).metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
   });
 
-  it('runs the three apps, whose selectors match their pod templates', () => {
+  it('runs the three apps, inference as one pool per model, whose selectors match their pod templates', () => {
     for (const name of Object.keys(APPS)) expect(workload(objects(), name).kind).toBe('Deployment');
+    expect(pools(objects()).map((w) => w.name)).toEqual(['argus-inference-yolox-nano']);
     for (const w of workloads(objects())) expect({ w: w.name, ok: selects(w.selector, w.podLabels) }).toEqual({ w: w.name, ok: true });
   });
 
@@ -170,13 +193,27 @@ describe.each(OVERLAYS)('k8s/overlays/%s', (overlay: Overlay) => {
         expect({ c: `${w.name}/${c.name}`, pinned: digest || (tag !== undefined && tag !== 'latest') }).toEqual({ c: `${w.name}/${c.name}`, pinned: true });
       }
     }
-    const image = container(workload(objects(), 'argus-inference').pod, 'inference').image ?? '';
-    expect(imageTag(image).name.endsWith('inference-cuda')).toBe(overlay === 'gpu');
+    for (const pool of pools(objects())) {
+      const image = container(pool.pod, 'inference').image ?? '';
+      expect(imageTag(image).name.endsWith('inference-cuda')).toBe(overlay === 'gpu');
+    }
+  });
+
+  it('never pulls an Argus image from a registry it did not name: a placeholder that fails, or local images', () => {
+    const argus = workloads(objects())
+      .filter((w) => w.object.metadata.labels?.['app.kubernetes.io/part-of'] === 'argus' && w.kind === 'Deployment')
+      .flatMap((w) => allContainers(w.pod).map(({ container: c }) => ({ c: `${w.name}/${c.name}`, image: c.image ?? '', pull: c.imagePullPolicy })));
+    expect(argus.length).toBeGreaterThanOrEqual(4);
+    for (const { c, image, pull } of argus) {
+      if (overlay === 'dev') expect({ c, image: image.startsWith(PLACEHOLDER_REGISTRY), local: /^argus\/[a-z-]+:local$/.test(image), pull }).toEqual({ c, image: false, local: true, pull: 'Never' });
+      else expect({ c, placeholder: image.startsWith(PLACEHOLDER_REGISTRY) }).toEqual({ c, placeholder: true });
+    }
   });
 
   it('probes the apps: startup and liveness on /health/live, readiness on /health/ready, on a declared port', () => {
-    for (const [name, app] of Object.entries(APPS)) {
-      const c = container(workload(objects(), name).pod, app);
+    for (const [w, app] of apps(objects())) {
+      const name = w.name;
+      const c = container(w.pod, app);
       const ports = new Set((c.ports ?? []).flatMap((p) => [p.name, p.containerPort]));
       for (const [probe, path] of [
         ['startupProbe', '/health/live'],
@@ -211,9 +248,11 @@ describe.each(OVERLAYS)('k8s/overlays/%s', (overlay: Overlay) => {
 
     it('sets every variable without a safe default for each app, and the apps accept the result', () => {
       const critical = deploymentCriticalVars();
-      for (const [name, app] of Object.entries(APPS)) {
-        const env = effectiveEnv(objects(), workload(objects(), name), app);
-        const missing = [...critical.keys()].filter((v) => env[v] === undefined && !(v === 'DATABASE_URL' && app !== 'results'));
+      for (const [w, app] of apps(objects())) {
+        const env = effectiveEnv(objects(), w, app);
+        // A credential is needed where the app uses it; elsewhere its absence is the point.
+        const needed = [...critical.keys()].filter((v) => !isCredential(v) || (CREDENTIALS_ALLOWED[app] ?? []).includes(v));
+        const missing = needed.filter((v) => env[v] === undefined);
         expect({ app, missing }).toEqual({ app, missing: [] });
         expect(() => configFrom(env)).not.toThrow();
       }
@@ -229,9 +268,19 @@ describe.each(OVERLAYS)('k8s/overlays/%s', (overlay: Overlay) => {
     });
 
     it('gives the database credentials to apps/results only', () => {
-      for (const [name, app] of Object.entries(APPS)) {
-        const env = effectiveEnv(objects(), workload(objects(), name), app);
+      for (const [w, app] of apps(objects())) {
+        const env = effectiveEnv(objects(), w, app);
         expect({ app, database: env.DATABASE_URL !== undefined }).toEqual({ app, database: app === 'results' });
+      }
+    });
+
+    it('splits the Secrets so each app holds only its own credentials: the inference pods none but Redis', () => {
+      for (const [w, app] of apps(objects())) {
+        const env = effectiveEnv(objects(), w, app);
+        const held = Object.keys(env).filter(isCredential).sort();
+        expect({ w: w.name, held }).toEqual({ w: w.name, held: [...(CREDENTIALS_ALLOWED[app] ?? [])].sort() });
+        const secrets = allContainers(w.pod).flatMap(({ container: c }) => (c.envFrom ?? []).map((s) => s.secretRef?.name).filter((n) => n !== undefined));
+        if (app === 'inference') expect({ w: w.name, secrets }).toEqual({ w: w.name, secrets: ['argus-redis'] });
       }
     });
 
@@ -248,8 +297,8 @@ describe.each(OVERLAYS)('k8s/overlays/%s', (overlay: Overlay) => {
   });
 
   describe('model volume', () => {
-    it('fetches the model in an initContainer into a volume the worker mounts read-only at MODEL_REPOSITORY', () => {
-      const w = workload(objects(), 'argus-inference');
+    it.each(['argus-inference-yolox-nano'])('%s fetches its model in an initContainer into a volume the worker mounts read-only at MODEL_REPOSITORY', (name) => {
+      const w = workload(objects(), name);
       const init = (w.pod.initContainers ?? []).find((c) => c.name === 'model-init');
       expect(init).toBeDefined();
       expect(imageTag(init?.image ?? '').name.endsWith('model-init')).toBe(true);
@@ -278,16 +327,22 @@ describe.each(OVERLAYS)('k8s/overlays/%s', (overlay: Overlay) => {
       }
     });
 
-    it('exposes the gateway, and only the gateway, through the Ingress', () => {
+    it('routes only the public API through the Ingress, to the gateway: never the board, health or metrics', () => {
       const ingresses = ofKind(objects(), 'Ingress');
       expect(ingresses).toHaveLength(1);
-      const backends = asArray(asRecord(ingresses[0]?.spec)?.rules).flatMap((rule) =>
-        asArray(asRecord(asRecord(rule)?.http)?.paths).map((p) => asRecord(asRecord(asRecord(p)?.backend)?.service)),
-      );
-      expect(backends.map((b) => b?.name)).toEqual(['argus-api-gateway']);
+      const paths = asArray(asRecord(ingresses[0]?.spec)?.rules).flatMap((rule) => asArray(asRecord(asRecord(rule)?.http)?.paths).map(asRecord));
+      expect(paths.map((p) => `${String(p?.pathType)} ${String(p?.path)}`).sort()).toEqual(PUBLIC_ROUTES);
+      const backends = paths.map((p) => asRecord(asRecord(p?.backend)?.service));
+      expect([...new Set(backends.map((b) => b?.name))]).toEqual(['argus-api-gateway']);
       const service = find(objects(), 'Service', 'argus-api-gateway');
-      const portName = asRecord(backends[0]?.port)?.name;
-      expect(asArray(asRecord(service.spec)?.ports).map((p) => asRecord(p)?.name)).toContain(portName);
+      const servicePorts = asArray(asRecord(service.spec)?.ports).map(asRecord);
+      const gateway = configFrom(effectiveEnv(objects(), workload(objects(), 'argus-api-gateway'), 'api-gateway'));
+      const declared = container(workload(objects(), 'argus-api-gateway').pod, 'api-gateway').ports ?? [];
+      for (const backend of backends) {
+        const port = servicePorts.find((p) => p?.name === asRecord(backend?.port)?.name);
+        const target = declared.find((p) => p.name === port?.targetPort || p.containerPort === port?.targetPort);
+        expect(target?.containerPort).toBe(gateway.gateway.port);
+      }
       expect(ofKind(objects(), 'Service').filter((s) => ['LoadBalancer', 'NodePort'].includes(String(asRecord(s.spec)?.type)))).toEqual([]);
     });
 
@@ -309,41 +364,48 @@ describe.each(OVERLAYS)('k8s/overlays/%s', (overlay: Overlay) => {
   });
 
   describe('autoscaling and disruption', () => {
-    it('scales the gateway with an HPA and inference with KEDA, never both on one Deployment', () => {
+    it('scales the gateway with an HPA and each inference pool with KEDA, never both on one Deployment', () => {
       const hpa = ofKind(objects(), 'HorizontalPodAutoscaler').map((h) => asRecord(asRecord(h.spec)?.scaleTargetRef)?.name);
       const keda = ofKind(objects(), 'ScaledObject').map((s) => asRecord(asRecord(s.spec)?.scaleTargetRef)?.name);
       expect(hpa).toEqual(['argus-api-gateway']);
-      expect(keda).toEqual(['argus-inference']);
+      expect(keda.sort()).toEqual(pools(objects()).map((w) => w.name).sort());
       // An autoscaled Deployment must not set replicas, or every apply resets the autoscaler's count.
       for (const name of [...hpa, ...keda]) expect(workload(objects(), String(name)).replicas).toBeUndefined();
     });
 
-    it('scales inference on the BullMQ backlog: waiting plus prioritized jobs of its model\'s detect queue', () => {
-      const scaled = find(objects(), 'ScaledObject', 'argus-inference');
-      const spec = asRecord(scaled.spec) ?? {};
-      const prefix = configFrom(effectiveEnv(objects(), workload(objects(), 'argus-inference'), 'inference')).redis.prefix;
-      const triggers = asArray(spec.triggers).map(asRecord);
-      const byName = Object.fromEntries(triggers.map((t) => [String(t?.name), t]));
-      expect(triggers.map((t) => t?.type)).toEqual(['redis', 'redis']);
-      expect(asRecord(byName.waiting?.metadata)?.listName).toBe(`${prefix}:${detectQueueName('yolox-nano')}:wait`);
-      expect(asRecord(byName.prioritized?.metadata)?.listName).toBe(`${prefix}:${detectQueueName('yolox-nano')}:prioritized`);
-      const modifiers = asRecord(asRecord(spec.advanced)?.scalingModifiers);
-      expect(String(modifiers?.formula).replace(/\s+/g, '')).toBe('waiting+prioritized');
-      expect(Number(modifiers?.target)).toBeGreaterThan(0);
-      // Never zero: a cold start loads and warms the model.
-      expect(Number(spec.minReplicaCount)).toBeGreaterThanOrEqual(1);
-      expect(Number(spec.maxReplicaCount)).toBeGreaterThan(Number(spec.minReplicaCount));
+    it("scales each pool on its own model's BullMQ backlog: waiting plus prioritized jobs of detect.<model>", () => {
+      for (const pool of pools(objects())) {
+        const scaled = ofKind(objects(), 'ScaledObject').find((s) => asRecord(asRecord(s.spec)?.scaleTargetRef)?.name === pool.name);
+        const spec = asRecord(scaled?.spec) ?? {};
+        const config = configFrom(effectiveEnv(objects(), pool, 'inference'));
+        expect({ pool: pool.name, models: config.models.only.length }).toEqual({ pool: pool.name, models: 1 });
+        const queue = `${config.redis.prefix}:${detectQueueName(config.models.only[0] ?? '')}`;
+        const triggers = asArray(spec.triggers).map(asRecord);
+        const byName = Object.fromEntries(triggers.map((t) => [String(t?.name), t]));
+        expect(triggers.map((t) => t?.type)).toEqual(['redis', 'redis']);
+        // BullMQ keeps jobs without a priority in a list, prioritised ones in a sorted set; KEDA's
+        // redis scaler counts both (LLEN or ZCARD by the key's type).
+        expect(asRecord(byName.waiting?.metadata)?.listName).toBe(`${queue}:wait`);
+        expect(asRecord(byName.prioritized?.metadata)?.listName).toBe(`${queue}:prioritized`);
+        const modifiers = asRecord(asRecord(spec.advanced)?.scalingModifiers);
+        expect(String(modifiers?.formula).replace(/\s+/g, '')).toBe('waiting+prioritized');
+        expect(Number(modifiers?.target)).toBeGreaterThan(0);
+        // Never zero: a cold start loads and warms the model.
+        expect(Number(spec.minReplicaCount)).toBeGreaterThanOrEqual(1);
+        expect(Number(spec.maxReplicaCount)).toBeGreaterThan(Number(spec.minReplicaCount));
+      }
     });
 
     it('authenticates KEDA to Redis through a Secret that has the keys it names', () => {
-      const scaled = find(objects(), 'ScaledObject', 'argus-inference');
-      for (const trigger of asArray(asRecord(scaled.spec)?.triggers).map(asRecord)) {
-        const auth = find(objects(), 'TriggerAuthentication', String(asRecord(trigger?.authenticationRef)?.name));
-        for (const ref of asArray(asRecord(auth.spec)?.secretTargetRef).map(asRecord)) {
-          const data = secretData(objects(), String(ref?.name));
-          expect({ secret: ref?.name, key: ref?.key, present: data !== undefined && String(ref?.key) in data }).toEqual({ secret: ref?.name, key: ref?.key, present: true });
+      for (const scaled of ofKind(objects(), 'ScaledObject')) {
+        for (const trigger of asArray(asRecord(scaled.spec)?.triggers).map(asRecord)) {
+          const auth = find(objects(), 'TriggerAuthentication', String(asRecord(trigger?.authenticationRef)?.name));
+          for (const ref of asArray(asRecord(auth.spec)?.secretTargetRef).map(asRecord)) {
+            const data = secretData(objects(), String(ref?.name));
+            expect({ secret: ref?.name, key: ref?.key, present: data !== undefined && String(ref?.key) in data }).toEqual({ secret: ref?.name, key: ref?.key, present: true });
+          }
+          expect(asRecord(trigger?.metadata)?.address).toBeUndefined();
         }
-        expect(asRecord(trigger?.metadata)?.address).toBeUndefined();
       }
     });
 
@@ -392,9 +454,10 @@ describe.each(OVERLAYS)('k8s/overlays/%s', (overlay: Overlay) => {
       expect(deny).toHaveLength(1);
     });
 
-    it('lets only the ingress controller (and Prometheus) reach the gateway', () => {
+    it('lets only the ingress controller reach the gateway API, and Prometheus its operations port', () => {
       expect(Object.fromEntries(allowed('argus-api-gateway'))).toEqual({
-        3000: [{ namespace: INGRESS_NAMESPACE }, { namespace: MONITORING_NAMESPACE }],
+        3000: [{ namespace: INGRESS_NAMESPACE }],
+        3004: [{ namespace: MONITORING_NAMESPACE }],
       });
     });
 
@@ -405,14 +468,14 @@ describe.each(OVERLAYS)('k8s/overlays/%s', (overlay: Overlay) => {
       });
     });
 
-    it('lets nothing but Prometheus reach inference', () => {
-      expect(Object.fromEntries(allowed('argus-inference'))).toEqual({ 3001: [{ namespace: MONITORING_NAMESPACE }] });
+    it('lets nothing but Prometheus reach any inference pool', () => {
+      for (const pool of pools(objects())) expect(Object.fromEntries(allowed(pool.name))).toEqual({ 3001: [{ namespace: MONITORING_NAMESPACE }] });
     });
 
     if (overlay === 'dev') {
       it('lets only the apps (and the KEDA operator) reach Redis, and only apps/results reach Postgres', () => {
         expect(Object.fromEntries(allowed('argus-redis'))).toEqual({
-          6379: [{ pods: ['argus-api-gateway', 'argus-inference', 'argus-results'] }, { namespace: 'keda' }],
+          6379: [{ pods: ['argus-api-gateway', 'argus-inference-yolox-nano', 'argus-results'] }, { namespace: 'keda' }],
         });
         expect(Object.fromEntries(allowed('argus-postgres'))).toEqual({ 5432: [{ pods: ['argus-results'] }] });
       });
@@ -420,8 +483,8 @@ describe.each(OVERLAYS)('k8s/overlays/%s', (overlay: Overlay) => {
   });
 
   if (overlay === 'cpu' || overlay === 'dev') {
-    it('runs inference on CPU with ONNX Runtime threads within its CPU limit', () => {
-      const w = workload(objects(), 'argus-inference');
+    it.each(['argus-inference-yolox-nano'])('runs %s on CPU with ONNX Runtime threads within its CPU limit', (name) => {
+      const w = workload(objects(), name);
       const c = container(w.pod, 'inference');
       const config = configFrom(effectiveEnv(objects(), w, 'inference'));
       expect(config.models.executionProviders).toEqual(['cpu']);
@@ -432,19 +495,24 @@ describe.each(OVERLAYS)('k8s/overlays/%s', (overlay: Overlay) => {
   }
 
   if (overlay === 'gpu') {
-    it('gives each inference pod a GPU, asks for CUDA, and refuses a silent CPU fallback', () => {
-      const w = workload(objects(), 'argus-inference');
-      const c = container(w.pod, 'inference');
-      expect(String(c.resources?.limits?.['nvidia.com/gpu'])).toBe('1');
-      const config = configFrom(effectiveEnv(objects(), w, 'inference'));
-      expect(config.models.executionProviders).toEqual(['cuda', 'cpu']);
-      expect(config.models.allowCpuFallback).toBe(false);
-      expect(asArray(w.pod.tolerations).map((t) => asRecord(t)?.key)).toContain('nvidia.com/gpu');
+    it('gives each inference pod one whole GPU, one model thread, CUDA, and no silent CPU fallback', () => {
+      for (const w of pools(objects())) {
+        const c = container(w.pod, 'inference');
+        expect(String(c.resources?.limits?.['nvidia.com/gpu'])).toBe('1');
+        const config = configFrom(effectiveEnv(objects(), w, 'inference'));
+        expect(config.models.executionProviders).toEqual(['cuda', 'cpu']);
+        expect(config.models.allowCpuFallback).toBe(false);
+        expect(config.models.modelThreads).toBe(1);
+        expect(asArray(w.pod.tolerations).map((t) => asRecord(t)?.key)).toContain('nvidia.com/gpu');
+        // The device plugin pins the device; a visible-devices variable would widen it.
+        expect((c.env ?? []).map((e) => e.name).filter((n) => /VISIBLE_DEVICES$/.test(n))).toEqual([]);
+      }
     });
 
     it('rolls GPU pods one at a time without surging past the GPUs there are', () => {
-      const strategy = asRecord(asRecord(asRecord(workload(objects(), 'argus-inference').object.spec)?.strategy)?.rollingUpdate);
-      expect(strategy).toEqual({ maxSurge: 0, maxUnavailable: 1 });
+      for (const w of pools(objects())) {
+        expect(asRecord(asRecord(asRecord(w.object.spec)?.strategy)?.rollingUpdate)).toEqual({ maxSurge: 0, maxUnavailable: 1 });
+      }
     });
   }
 
@@ -453,7 +521,13 @@ describe.each(OVERLAYS)('k8s/overlays/%s', (overlay: Overlay) => {
       const redis = workload(objects(), 'argus-redis');
       const postgres = workload(objects(), 'argus-postgres');
       expect([redis.kind, postgres.kind]).toEqual(['StatefulSet', 'StatefulSet']);
-      expect((container(redis.pod, 'redis').args ?? []).join(' ')).toMatch(/--appendonly yes .*--maxmemory-policy noeviction/);
+      const args = container(redis.pod, 'redis').args ?? [];
+      expect(args.join(' ')).toMatch(/--appendonly yes --appendfsync everysec .*--maxmemory-policy noeviction/);
+      // maxmemory at about 75% of the container's limit: room for the AOF rewrite's fork.
+      const maxmemory = memoryBytes(args[args.indexOf('--maxmemory') + 1] ?? '', 'redis');
+      const limit = memoryBytes(String(container(redis.pod, 'redis').resources?.limits?.memory), 'kubernetes');
+      expect(maxmemory / limit).toBeGreaterThanOrEqual(0.6);
+      expect(maxmemory / limit).toBeLessThanOrEqual(0.8);
       for (const s of [redis, postgres]) {
         const claims = asArray(asRecord(s.object.spec)?.volumeClaimTemplates).map((t) => asRecord(asRecord(t)?.metadata)?.name);
         const mounted = allContainers(s.pod).flatMap(({ container: c }) => (c.volumeMounts ?? []).map((m) => m.name));
@@ -475,7 +549,87 @@ describe.each(OVERLAYS)('k8s/overlays/%s', (overlay: Overlay) => {
   }
 });
 
+/** Renders a kustomization written in a temporary folder inside the repository (kustomize refuses absolute paths). */
+function renderTemporary(lines: (up: string) => string[]): K8sObject[] {
+  mkdirSync(repoPath('tmp'), { recursive: true });
+  const dir = mkdtempSync(join(repoPath('tmp'), 'kustomize-'));
+  try {
+    writeFileSync(join(dir, 'kustomization.yaml'), ['apiVersion: kustomize.config.k8s.io/v1beta1', 'kind: Kustomization', ...lines(relative(dir, repoPath('k8s'))), ''].join('\n'));
+    return kustomize(relative(repoPath(), dir));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('k8s extras', () => {
+  it('replaces every placeholder image with an overlay of your own that names your registry', () => {
+    const images = ['api-gateway', 'results', 'inference', 'model-init'];
+    const objects = renderTemporary((up) => [
+      'resources:',
+      `  - ${up}/overlays/cpu`,
+      'images:',
+      ...images.flatMap((image) => [`  - name: ${PLACEHOLDER_REGISTRY}argus/${image}`, `    newName: registry.example.com/argus/${image}`]),
+    ]);
+    const used = workloads(objects).flatMap((w) => allContainers(w.pod).map(({ container: c }) => c.image ?? ''));
+    expect(used.filter((image) => image.includes('.invalid'))).toEqual([]);
+    expect(used.filter((image) => image.startsWith('registry.example.com/argus/')).length).toBe(used.length);
+  });
+
+  it('adds a pool for another model beside the default one, on its own queue, failing closed on its placeholder source', () => {
+    const objects = renderTemporary((up) => ['resources:', `  - ${up}/overlays/cpu`, `  - ${up}/pools/yolov8n-int8`]);
+    expect(objects.flatMap(schemaErrors)).toEqual([]);
+    expect(pools(objects).map((w) => w.name).sort()).toEqual(['argus-inference-yolov8n-int8', 'argus-inference-yolox-nano']);
+    const pool = workload(objects, 'argus-inference-yolov8n-int8');
+    const config = configFrom(effectiveEnv(objects, pool, 'inference'));
+    expect(config.models.only).toEqual(['yolov8n-int8']);
+    const scaled = find(objects, 'ScaledObject', 'argus-inference-yolov8n-int8');
+    expect(asRecord(asRecord(scaled.spec)?.scaleTargetRef)?.name).toBe(pool.name);
+    expect(asArray(asRecord(scaled.spec)?.triggers).map((t) => asRecord(asRecord(t)?.metadata)?.listName)).toEqual([`argus:${detectQueueName('yolov8n-int8')}:wait`, `argus:${detectQueueName('yolov8n-int8')}:prioritized`]);
+    // Pools never share pods: each selector matches its own Deployment only, budgets too.
+    for (const w of pools(objects)) expect(pools(objects).filter((other) => selects(w.selector, other.podLabels)).map((o) => o.name)).toEqual([w.name]);
+    const sources = (container(pool.pod, 'model-init').env ?? []).find((e) => e.name === 'MODEL_SOURCES')?.value ?? '';
+    expect(sources).toMatch(/^yolov8n-int8=https:\/\/[A-Za-z.]+\.invalid\/.*#0{64}$/);
+    // The hashed ConfigMap name reaches the pool added at the overlay's level too.
+    const configMaps = (container(pool.pod, 'inference').envFrom ?? []).map((e) => e.configMapRef?.name).filter((n) => n !== undefined);
+    expect(configMaps.every((name) => objects.some((o) => o.kind === 'ConfigMap' && o.metadata.name === name))).toBe(true);
+  });
+
+  it('routes the same public paths through the Gateway API component as through the Ingress', () => {
+    const objects = renderTemporary((up) => ['resources:', `  - ${up}/overlays/cpu`, 'components:', `  - ${up}/components/gateway-api`]);
+    expect(objects.flatMap(schemaErrors)).toEqual([]);
+    const route = find(objects, 'HTTPRoute', 'argus');
+    const rules = asArray(asRecord(route.spec)?.rules).map(asRecord);
+    const matches = rules.flatMap((r) => asArray(r?.matches).map((m) => asRecord(asRecord(m)?.path)));
+    expect(matches.map((m) => `${m?.type === 'PathPrefix' ? 'Prefix' : String(m?.type)} ${String(m?.value)}`).sort()).toEqual(PUBLIC_ROUTES);
+    const backends = rules.flatMap((r) => asArray(r?.backendRefs).map(asRecord));
+    const service = find(objects, 'Service', 'argus-api-gateway');
+    const http = asArray(asRecord(service.spec)?.ports).map(asRecord).find((p) => p?.name === 'http');
+    expect(backends).toEqual([{ name: 'argus-api-gateway', port: http?.port }]);
+  });
+
+  it('scrapes every app on its operations port and loads the alert rules with the monitoring component', () => {
+    const objects = renderTemporary((up) => ['resources:', `  - ${up}/overlays/cpu`, 'components:', `  - ${up}/components/monitoring`]);
+    expect(objects.flatMap(schemaErrors)).toEqual([]);
+    const monitor = find(objects, 'PodMonitor', 'argus');
+    const spec = asRecord(monitor.spec) ?? {};
+    const selected = podsSelectedBy(objects, asRecord(spec.selector) as LabelSelector).map((w) => w.name).sort();
+    expect(selected).toEqual(['argus-api-gateway', 'argus-inference-yolox-nano', 'argus-results']);
+    const endpoints = asArray(spec.podMetricsEndpoints).map(asRecord);
+    expect(endpoints.map((e) => [e?.port, e?.path])).toEqual([['ops', '/metrics']]);
+    expect(spec.jobLabel).toBe('app.kubernetes.io/name');
+    for (const [w, app] of apps(objects)) {
+      const ops = (container(w.pod, app).ports ?? []).find((p) => p.name === 'ops')?.containerPort;
+      const config = configFrom(effectiveEnv(objects, w, app));
+      const metricsPort = { 'api-gateway': config.gateway.metrics.port, inference: config.inference.port, results: config.results.port }[app];
+      expect({ w: w.name, ops }).toEqual({ w: w.name, ops: metricsPort });
+    }
+    const rule = find(objects, 'PrometheusRule', 'argus');
+    const groups = asArray(asRecord(rule.spec)?.groups).map(asRecord);
+    const compose = asArray(asRecord(parseYaml(readRepoFile('monitoring/alerts.yml')))?.groups);
+    expect(groups.slice(0, compose.length)).toEqual(compose);
+    expect(groups.slice(compose.length).map((g) => g?.name)).toEqual(['argus-kubernetes']);
+  });
+
   it('renders the shared model volume component with the gpu overlay and the MIG example patch', () => {
     // Inside the repository (tmp/ is git-ignored): kustomize refuses absolute resource paths.
     mkdirSync(repoPath('tmp'), { recursive: true });
@@ -496,14 +650,15 @@ describe('k8s extras', () => {
           'components:',
           `  - ${up}/components/shared-model-volume`,
           'patches:',
-          '  - patch: |-',
+          '  - target: {kind: Deployment, labelSelector: app.kubernetes.io/name=inference}',
+          '    patch: |-',
           mig,
           '',
         ].join('\n'),
       );
       const objects = kustomize(relative(repoPath(), dir));
       expect(objects.flatMap(schemaErrors)).toEqual([]);
-      const w = workload(objects, 'argus-inference');
+      const w = workload(objects, 'argus-inference-yolox-nano');
       expect((w.pod.volumes ?? []).find((v) => v.name === 'models')).toEqual({ name: 'models', persistentVolumeClaim: { claimName: 'argus-models' } });
       const claim = find(objects, 'PersistentVolumeClaim', 'argus-models');
       expect(asRecord(claim.spec)?.accessModes).toEqual(['ReadWriteMany']);
@@ -523,13 +678,13 @@ describe('k8s extras', () => {
 
   it('names only known variables in the Secret templates, credentials only', () => {
     const known = new Set(appEnvVars());
-    for (const template of ['k8s/base/secrets.env.example', 'k8s/base/database.env.example']) {
+    for (const template of ['k8s/base/redis.env.example', 'k8s/base/gateway.env.example', 'k8s/base/database.env.example']) {
       const keys = Object.keys(activeEnv(readRepoFile(template)));
       expect({ template, unknown: keys.filter((k) => !known.has(k)) }).toEqual({ template, unknown: [] });
       expect({ template, plain: keys.filter((k) => !isCredential(k)) }).toEqual({ template, plain: [] });
     }
     const dev = readdirSync(repoPath('k8s/overlays/dev')).filter((f) => f.endsWith('.env'));
-    expect(dev.sort()).toEqual(['database.env', 'postgres.env', 'redis-scaler.env', 'secrets.env']);
+    expect(dev.sort()).toEqual(['database.env', 'gateway.env', 'postgres.env', 'redis-scaler.env', 'redis.env']);
   });
 
   it('fails with a clear message when kubectl is missing', () => {

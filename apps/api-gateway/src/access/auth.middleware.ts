@@ -52,7 +52,7 @@ export class AuthMiddleware {
 
   readonly handle = (req: Request, res: Response, next: NextFunction): void => {
     if (!isProtectedPath(req.path)) return next();
-    // CORS preflights carry no credentials by design; the cors middleware before this answers them.
+    // OPTIONS never needs a key (CORS preflights carry none by design); answerOptions ends them before this.
     if (req.method === 'OPTIONS') return next();
     this.authenticate(req, res).then(
       (ok) => (ok ? next() : undefined),

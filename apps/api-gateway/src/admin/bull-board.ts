@@ -10,7 +10,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { Queue } from 'bullmq';
 import type { Express } from 'express';
 import { ModelCatalog } from '../models/model-catalog.service';
-import { adminAuth } from './admin-auth';
+import { AdminAuth } from './admin-auth';
 
 /** Where the board lives. */
 export const BOARD_PATH = '/admin/queues';
@@ -22,8 +22,9 @@ const REFRESH_MS = 10_000;
  * `maintenance`, behind the admin's basic auth, with BullMQ's retry, promote and clean actions
  * (an admin retrying a persist job that failed for good is how it gets persisted once the cause
  * is fixed; retrying a detection ends its work again, which persists nobody twice: rows are keyed
- * by request id). Without ADMIN_USER and ADMIN_PASSWORD nothing is mounted, so the path answers
- * 404: an unconfigured board is off, not open.
+ * by request id). Failed sign-ins are limited per client address (ADMIN_MAX_FAILED_LOGINS per
+ * ADMIN_FAILED_LOGIN_WINDOW_SECONDS). Without ADMIN_USER and ADMIN_PASSWORD nothing is mounted,
+ * so the path answers 404: an unconfigured board is off, not open.
  */
 @Injectable()
 export class BullBoardMount implements OnModuleInit, OnApplicationShutdown {
@@ -38,6 +39,7 @@ export class BullBoardMount implements OnModuleInit, OnApplicationShutdown {
     private readonly catalog: ModelCatalog,
     @InjectQueue(QueueName.Results) private readonly results: Queue,
     @InjectQueue(QueueName.Maintenance) private readonly maintenance: Queue,
+    private readonly auth: AdminAuth,
   ) {}
 
   onModuleInit(): void {
@@ -62,7 +64,7 @@ export class BullBoardMount implements OnModuleInit, OnApplicationShutdown {
     this.timer = setInterval(tick, REFRESH_MS);
     this.timer.unref();
     const app = this.host.httpAdapter.getInstance<Express>();
-    app.use(BOARD_PATH, adminAuth(this.config, 'Argus queues'), server.getRouter() as Express);
+    app.use(BOARD_PATH, this.auth.middleware('Argus queues'), server.getRouter() as Express);
     this.logger.log({ msg: 'Bull Board mounted', path: BOARD_PATH });
   }
 

@@ -1,6 +1,7 @@
 import type { Detection } from '@argus/contracts';
+import { type ImageLimits, probeImage } from '@argus/imaging';
 import sharp from 'sharp';
-import { GLYPH_HEIGHT, textPath, textWidth } from './bitmap-font';
+import { GLYPH_HEIGHT, textRects, textWidth } from './bitmap-font';
 
 export type AnnotatedFormat = 'png' | 'jpeg';
 
@@ -32,10 +33,14 @@ function hslToRgb(h: number, s: number, l: number): [number, number, number] {
   return [r, g, b].map((v) => Math.round((v + m) * 255)) as [number, number, number];
 }
 
+/** The thickest line and the largest font pixel drawn: enough to read on a 10000 px photo, and they bound the overlay's memory. */
+const MAX_STROKE = 12;
+const MAX_FONT = 8;
+
 /** Line and label sizes for an image: readable on a phone photo and on a 4000 px one alike. */
 export function drawingScale(width: number, height: number): { stroke: number; font: number } {
   const short = Math.min(width, height);
-  return { stroke: Math.max(2, Math.round(short / 300)), font: Math.max(2, Math.round(short / 400)) };
+  return { stroke: Math.min(MAX_STROKE, Math.max(2, Math.round(short / 300))), font: Math.min(MAX_FONT, Math.max(2, Math.round(short / 400))) };
 }
 
 /** The label text of a detection: `PERSON 0.91`. */
@@ -43,41 +48,83 @@ export function labelText(detection: Pick<Detection, 'label' | 'score'>): string
   return `${detection.label} ${detection.score.toFixed(2)}`;
 }
 
-/**
- * Pure: an SVG of the image's size with one box and label per detection. Boxes are clamped to
- * the image; a label sits above its box, or inside it when there is no room above, and never
- * runs off the right edge. Higher scores are drawn last, so they end up on top.
- */
-export function overlaySvg(width: number, height: number, detections: readonly Detection[]): string {
-  const { stroke, font } = drawingScale(width, height);
-  const pad = font;
-  const labelHeight = GLYPH_HEIGHT * font + 2 * pad;
-  const clamp = (v: number, max: number) => Math.min(max, Math.max(0, v));
-  const shapes: string[] = [];
-  for (const d of [...detections].sort((a, b) => a.score - b.score)) {
-    const colour = classColour(d.classId);
-    const x1 = clamp(d.box.x1, width);
-    const y1 = clamp(d.box.y1, height);
-    const x2 = clamp(d.box.x2, width);
-    const y2 = clamp(d.box.y2, height);
-    const w = Math.max(1, x2 - x1);
-    const h = Math.max(1, y2 - y1);
-    const half = stroke / 2;
-    shapes.push(
-      `<rect x="${fmt(x1 + half)}" y="${fmt(y1 + half)}" width="${fmt(Math.max(1, w - stroke))}" height="${fmt(Math.max(1, h - stroke))}" fill="none" stroke="${colour}" stroke-width="${stroke}"/>`,
-    );
-    const text = labelText(d);
-    const labelWidth = textWidth(text, font) + 2 * pad;
-    const lx = Math.round(Math.max(0, Math.min(x1, width - labelWidth)));
-    const ly = Math.round(y1 >= labelHeight ? y1 - labelHeight : Math.min(y1, Math.max(0, height - labelHeight)));
-    shapes.push(`<rect x="${lx}" y="${ly}" width="${labelWidth}" height="${labelHeight}" fill="${colour}"/>`);
-    shapes.push(`<path d="${textPath(text, lx + pad, ly + pad, font)}" fill="${textColourOn(colour)}"/>`);
-  }
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" shape-rendering="crispEdges">${shapes.join('')}</svg>`;
+/** A block of RGBA pixels laid over the image with its top-left corner at (left, top). */
+export interface OverlayLayer {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+  /** At least width * height * 4 bytes, row after row; solid edges of one colour share one buffer. */
+  rgba: Buffer;
 }
 
-function fmt(v: number): string {
-  return String(Math.round(v * 10) / 10);
+/**
+ * Pure: the overlay as blocks of pixels, four edges and a label per detection, drawn without
+ * SVG (this process's sharp has no SVG loader: see @argus/imaging's decoders). Boxes are clamped
+ * to the image; a label sits above its box, or inside it when there is no room above, and never
+ * runs off the right edge. Higher scores come last, so they end up on top.
+ */
+export function overlayLayers(width: number, height: number, detections: readonly Detection[]): OverlayLayer[] {
+  const { stroke, font } = drawingScale(width, height);
+  const pad = font;
+  const fullLabelHeight = GLYPH_HEIGHT * font + 2 * pad;
+  // One buffer per colour, long enough for the longest edge: edges are views of it.
+  const solids = new Map<string, Buffer>();
+  const solid = (hex: string) => {
+    let rgba = solids.get(hex);
+    if (!rgba) {
+      rgba = fill(Buffer.alloc(Math.max(width, height) * stroke * 4), rgbaOf(hex));
+      solids.set(hex, rgba);
+    }
+    return rgba;
+  };
+  const layers: OverlayLayer[] = [];
+  for (const d of [...detections].sort((a, b) => a.score - b.score)) {
+    const colour = classColour(d.classId);
+    const x1 = Math.min(width - 1, Math.max(0, Math.round(d.box.x1)));
+    const y1 = Math.min(height - 1, Math.max(0, Math.round(d.box.y1)));
+    const x2 = Math.min(width, Math.max(x1 + 1, Math.round(d.box.x2)));
+    const y2 = Math.min(height, Math.max(y1 + 1, Math.round(d.box.y2)));
+    const w = x2 - x1;
+    const h = y2 - y1;
+    const across = Math.min(stroke, h);
+    const down = Math.min(stroke, w);
+    const rgba = solid(colour);
+    layers.push(
+      { left: x1, top: y1, width: w, height: across, rgba },
+      { left: x1, top: y2 - across, width: w, height: across, rgba },
+      { left: x1, top: y1, width: down, height: h, rgba },
+      { left: x2 - down, top: y1, width: down, height: h, rgba },
+    );
+    const text = labelText(d);
+    const labelWidth = Math.min(width, textWidth(text, font) + 2 * pad);
+    const labelHeight = Math.min(height, fullLabelHeight);
+    const left = Math.max(0, Math.min(x1, width - labelWidth));
+    const top = y1 >= labelHeight ? y1 - labelHeight : Math.min(y1, Math.max(0, height - labelHeight));
+    layers.push({ left, top, width: labelWidth, height: labelHeight, rgba: labelPixels(text, labelWidth, labelHeight, pad, font, colour) });
+  }
+  return layers;
+}
+
+/** The label block: the class colour, the text in black or white on it (cut at the block's edge). */
+function labelPixels(text: string, width: number, height: number, pad: number, font: number, colour: string): Buffer {
+  const rgba = fill(Buffer.alloc(width * height * 4), rgbaOf(colour));
+  const ink = rgbaOf(textColourOn(colour));
+  for (const r of textRects(text, pad, pad, font)) {
+    for (let y = r.y; y < Math.min(height, r.y + r.height); y++) {
+      for (let x = r.x; x < Math.min(width, r.x + r.width); x++) ink.copy(rgba, (y * width + x) * 4);
+    }
+  }
+  return rgba;
+}
+
+function rgbaOf(hex: string): Buffer {
+  return Buffer.from([parseInt(hex.slice(1, 3), 16), parseInt(hex.slice(3, 5), 16), parseInt(hex.slice(5, 7), 16), 255]);
+}
+
+function fill(target: Buffer, pixel: Buffer): Buffer {
+  for (let i = 0; i < target.length; i += 4) pixel.copy(target, i);
+  return target;
 }
 
 /**
@@ -100,23 +147,20 @@ export function chooseFormat(query: string | undefined, accepts: (types: string[
 
 /**
  * Draws the detections on the original image: EXIF orientation applied first (boxes are in the
- * displayed image's pixels), the result the displayed size, in sRGB.
+ * displayed image's pixels), the result the displayed size, in sRGB. The image comes from Redis:
+ * the probe checks its signature against the allow-list again before sharp decodes it.
  */
 export async function renderAnnotated(
   image: Buffer,
   detections: readonly Detection[],
   format: AnnotatedFormat,
-  limitInputPixels: number,
+  limits: ImageLimits,
 ): Promise<{ data: Buffer; width: number; height: number }> {
-  const meta = await sharp(image, { limitInputPixels }).metadata();
-  const turned = (meta.orientation ?? 1) >= 5;
-  const width = (turned ? meta.height : meta.width) ?? 0;
-  const height = (turned ? meta.width : meta.height) ?? 0;
-  const svg = Buffer.from(overlaySvg(width, height, detections));
-  const pipeline = sharp(image, { limitInputPixels })
+  const { width, height } = await probeImage(image, limits);
+  const pipeline = sharp(image, { limitInputPixels: limits.maxPixels })
     .rotate()
     .toColourspace('srgb')
-    .composite([{ input: svg, top: 0, left: 0 }]);
+    .composite(overlayLayers(width, height, detections).map((l) => ({ input: l.rgba.subarray(0, l.width * l.height * 4), raw: { width: l.width, height: l.height, channels: 4 as const }, left: l.left, top: l.top })));
   const data = format === 'png' ? await pipeline.png({ compressionLevel: 6 }).toBuffer() : await pipeline.jpeg({ quality: 90, mozjpeg: false }).toBuffer();
   return { data, width, height };
 }

@@ -55,7 +55,7 @@ export class AnnotatedController {
     const chosen = chooseFormat(format, (types) => req.accepts(types), isJpeg);
     if (chosen === 'bad-query') throw new ApiError('validation_failed', `format must be png, jpeg or jpg, not "${format}"`);
     if (chosen === null) throw new ApiError('validation_failed', 'The annotated image is image/png or image/jpeg; the Accept header allows neither', {}, 406);
-    const rendered = await renderAnnotated(image, view.detections, chosen, this.config.limits.maxImagePixels);
+    const rendered = await renderAnnotated(image, view.detections, chosen, { maxBytes: this.config.limits.maxImageBytes, maxPixels: this.config.limits.maxImagePixels });
     res.status(200);
     res.setHeader('Content-Type', FORMAT_TYPES[chosen]);
     res.setHeader('Content-Length', String(rendered.data.length));

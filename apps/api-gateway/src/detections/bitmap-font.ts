@@ -1,7 +1,7 @@
 /**
- * A 5x7 bitmap font drawn as SVG paths, so labels render the same everywhere: librsvg's text
- * needs system fonts, which slim container images do not have. Upper case, digits and a little
- * punctuation; anything else draws as '?'.
+ * A 5x7 bitmap font drawn as filled rectangles, so labels render the same everywhere with no
+ * font files and no text renderer. Upper case, digits and a little punctuation; anything else
+ * draws as '?'.
  */
 const GLYPHS: Readonly<Record<string, readonly string[]>> = {
   A: ['01110', '10001', '10001', '11111', '10001', '10001', '10001'],
@@ -62,12 +62,20 @@ export function textWidth(text: string, scale: number): number {
   return Math.max(0, text.length * GLYPH_WIDTH - 1) * scale;
 }
 
+/** A filled rectangle in image pixels. */
+export interface Rect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
 /**
- * SVG path data drawing `text` with its top-left corner at (x, y), each font pixel `scale`
+ * The rectangles that draw `text` with its top-left corner at (x, y), each font pixel `scale`
  * image pixels square. Runs of lit pixels in a row become one rectangle.
  */
-export function textPath(text: string, x: number, y: number, scale: number): string {
-  const parts: string[] = [];
+export function textRects(text: string, x: number, y: number, scale: number): Rect[] {
+  const rects: Rect[] = [];
   [...text.toUpperCase()].forEach((char, index) => {
     const glyph = GLYPHS[char] ?? GLYPHS['?'] ?? [];
     const left = x + index * GLYPH_WIDTH * scale;
@@ -80,10 +88,9 @@ export function textPath(text: string, x: number, y: number, scale: number): str
         }
         const start = c;
         while (row[c] === '1') c++;
-        const w = (c - start) * scale;
-        parts.push(`M${left + start * scale} ${y + r * scale}h${w}v${scale}h${-w}z`);
+        rects.push({ x: left + start * scale, y: y + r * scale, width: (c - start) * scale, height: scale });
       }
     });
   });
-  return parts.join('');
+  return rects;
 }

@@ -1,7 +1,7 @@
 import { ImageError } from '@argus/imaging';
 import { GraphQLError } from 'graphql';
 import { ApiError } from '../errors/api-error';
-import { formatGraphqlError } from './graphql-errors';
+import { formatGraphqlError, withRestCode } from './graphql-errors';
 
 function format(error: GraphQLError) {
   return formatGraphqlError(error.toJSON(), error);
@@ -26,5 +26,15 @@ describe(formatGraphqlError.name, () => {
   it('hides the message of an unexpected error', () => {
     const error = new GraphQLError('secret detail', { originalError: new TypeError('Cannot read properties of undefined (secret detail)') });
     expect(format(error)).toMatchObject({ message: 'Internal error; see the gateway log', extensions: { code: 'internal_error', status: 500 } });
+  });
+});
+
+describe(withRestCode.name, () => {
+  it('formats graphql-js errors for graphql-ws, and leaves a refusal already in the REST shape as it is', () => {
+    expect(withRestCode(new GraphQLError('Syntax Error', { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })).extensions).toEqual({ code: 'validation_failed', status: 400, graphqlCode: 'GRAPHQL_PARSE_FAILED' });
+    const refusal = new GraphQLError('Only subscriptions over WebSocket', { extensions: { code: 'validation_failed', status: 400, limit: 'subscriptions_only' } });
+    expect(withRestCode(refusal)).toBe(refusal);
+    // a resolver's own `code` that is not ours with its status is still mapped
+    expect(withRestCode(new GraphQLError('x', { extensions: { code: 'validation_failed' } })).extensions['status']).not.toBeUndefined();
   });
 });

@@ -1,4 +1,6 @@
 import type { ErrorCode } from '@argus/contracts';
+import { Logger } from '@nestjs/common';
+import type { Response } from 'express';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ApiError, ERROR_STATUS } from '../errors/api-error';
 import { toApiError } from '../errors/error.filter';
@@ -38,4 +40,30 @@ function unwrap(error: unknown): unknown {
   let current = error;
   while (current instanceof GraphQLError && current.originalError) current = current.originalError;
   return current;
+}
+
+/** Answers an HTTP request to /graphql that never reached Apollo with an error in GraphQL's shape and the REST code. */
+export function sendGraphqlError(res: Response, error: ApiError, extensions: Record<string, unknown> = {}): void {
+  if (res.headersSent) return;
+  for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+  res.status(error.status).json({ errors: [{ message: error.message, extensions: { code: error.code, status: error.status, ...extensions } }] });
+}
+
+const logger = new Logger('GraphQL');
+
+/** {@link formatGraphqlError}, logging what became internal_error (its details are not sent). */
+export function formatWithLog(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const out = formatGraphqlError(formatted, error);
+  if (out.extensions?.['code'] === 'internal_error') {
+    logger.error({ msg: 'GraphQL operation failed', path: formatted.path, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+  }
+  return out;
+}
+
+/** A GraphQL error with the REST code in its extensions, for graphql-ws (it sends errors itself, apart from Apollo). */
+export function withRestCode(error: GraphQLError): GraphQLError {
+  // Already in our shape (a refusal made with the REST code): as it is.
+  const code = error.extensions['code'];
+  if (typeof code === 'string' && code in ERROR_STATUS && error.extensions['status'] === ERROR_STATUS[code as ErrorCode]) return error;
+  return new GraphQLError(error.message, { nodes: error.nodes, path: error.path, originalError: error.originalError, extensions: formatWithLog(error.toJSON(), error).extensions });
 }

@@ -2,9 +2,9 @@ import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import multer, { memoryStorage } from 'multer';
-import { ERROR_STATUS } from '../errors/api-error';
 import { ApiError } from '../errors/api-error';
 import { toApiError } from '../errors/error.filter';
+import { sendGraphqlError } from './graphql-errors';
 import { UploadedFile } from './upload.scalar';
 
 /** Size of the `operations` and `map` fields: a query and its variables, not data. */
@@ -94,10 +94,7 @@ export class GraphqlMultipartMiddleware implements NestMiddleware {
         req.body = assembleOperations((req.body ?? {}) as Record<string, unknown>, files);
         next();
       } catch (caught) {
-        const apiError = multerLimit(caught) ?? toApiError(caught);
-        res.status(apiError.status).json({
-          errors: [{ message: apiError.message, extensions: { code: apiError.code, status: ERROR_STATUS[apiError.code] } }],
-        });
+        sendGraphqlError(res, multerLimit(caught) ?? toApiError(caught));
       }
     });
   }

@@ -1,6 +1,7 @@
 import { json, type RequestHandler } from 'express';
 import { ApiError } from '../errors/api-error';
 import { toApiError } from '../errors/error.filter';
+import { sendGraphqlError } from './graphql-errors';
 import type { UploadedFile } from './upload.scalar';
 
 /** Slack for the query text and other variables around a base64 image in a JSON body. */
@@ -54,8 +55,8 @@ export function graphqlJsonBody(maxImageBytes: number): RequestHandler {
   return (req, res, next) => {
     parse(req, res, (error?: unknown) => {
       if (!error) return next();
-      const apiError = toApiError(error);
-      res.status(apiError.status).json({ errors: [{ message: apiError.message, extensions: { code: apiError.code, status: apiError.status } }] });
+      const tooLarge = (error as { type?: string }).type === 'entity.too.large';
+      sendGraphqlError(res, tooLarge ? new ApiError('payload_too_large', `The request body is larger than the limit (room for a base64 image of MAX_IMAGE_BYTES, ${maxImageBytes} bytes)`) : toApiError(error));
     });
   };
 }

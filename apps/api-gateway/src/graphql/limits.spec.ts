@@ -1,5 +1,5 @@
-import { buildSchema, parse, specifiedRules, validate } from 'graphql';
-import { costLimitRule, depthLimitRule, selectionCost, selectionDepth } from './limits';
+import { buildSchema, getIntrospectionQuery, parse, specifiedRules, validate } from 'graphql';
+import { costLimitRule, depthLimitRule, introspectionRoots, introspectionRootsRule, selectionCost, selectionDepth } from './limits';
 
 const schema = buildSchema(`
   type Box { x1: Float y1: Float }
@@ -10,7 +10,7 @@ const schema = buildSchema(`
 `);
 
 function check(query: string, maxDepth = 8, maxCost = 5000) {
-  return validate(schema, parse(query), [...specifiedRules, depthLimitRule(maxDepth), costLimitRule(maxCost, { variableListSize: 100 })]).map((e) => ({
+  return validate(schema, parse(query), [...specifiedRules, depthLimitRule(maxDepth), costLimitRule(maxCost, { variableListSize: 100 }), introspectionRootsRule(3)]).map((e) => ({
     message: e.message,
     extensions: e.extensions,
   }));
@@ -24,6 +24,12 @@ function operation(query: string) {
   return { op, fragments };
 }
 
+/** The estimated cost of a query's operation. */
+function cost(query: string): number {
+  const { op, fragments } = operation(query);
+  return selectionCost(op.selectionSet, schema.getQueryType() ?? undefined, fragments, { variableListSize: 100 });
+}
+
 describe('depth limit', () => {
   it('counts nested fields, root fields at depth 1, through fragments and inline fragments', () => {
     const depth = (q: string) => {
@@ -35,7 +41,7 @@ describe('depth limit', () => {
     expect(depth('query { detections { ...P } } fragment P on Page { items { ... on Detection { detections { label } } } }')).toBe(4);
   });
 
-  it('leaves introspection out, so tools can read the schema whole', () => {
+  it('leaves introspection out of the depth, so tools can read the schema whole', () => {
     expect(check('{ __schema { types { fields { type { ofType { ofType { ofType { name } } } } } } } }', 2)).toEqual([]);
   });
 
@@ -52,11 +58,6 @@ describe('depth limit', () => {
 });
 
 describe('cost limit', () => {
-  const cost = (q: string) => {
-    const { op, fragments } = operation(q);
-    return selectionCost(op.selectionSet, schema.getQueryType() ?? undefined, fragments, { variableListSize: 100 });
-  };
-
   it('costs 1 per field', () => {
     expect(cost('{ models }')).toBe(1);
     expect(cost('{ detection(id: 1) { id status } }')).toBe(3);
@@ -77,5 +78,29 @@ describe('cost limit', () => {
 
   it('lets a full page of 100 detections through under the default limit', () => {
     expect(check('{ detections(first: 100) { items { id status detections { label box { x1 y1 } } } nextCursor } }')).toEqual([]);
+  });
+});
+
+describe('introspection and cheap fields', () => {
+  it('charges introspection fields and __typename like any field: no field is free', () => {
+    expect(cost('{ __typename }')).toBe(1);
+    expect(cost('{ __schema { types { name } } }')).toBe(3);
+    const aliases = Array.from({ length: 6000 }, (_, i) => `a${i}: __typename`).join(' ');
+    expect(check(`{ ${aliases} }`)).toEqual([{ message: expect.stringMatching(/too costly: estimated 6000/), extensions: { limit: 'cost', cost: 6000, maxCost: 5000 } }]);
+  });
+
+  it('lets the standard introspection query (what GraphiQL sends) through every limit', () => {
+    expect(check(getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true, specifiedByUrl: true, directiveIsRepeatable: true }))).toEqual([]);
+  });
+
+  it('refuses asking for the schema again and again in one operation, through aliases and fragments', () => {
+    const { op, fragments } = operation('{ a: __schema { queryType { name } } b: __type(name: "Box") { name } ... on Query { __typename } ...F } fragment F on Query { c: __schema { queryType { name } } }');
+    expect(introspectionRoots(op.selectionSet, fragments)).toBe(3);
+    const many = Array.from({ length: 4 }, (_, i) => `s${i}: __schema { queryType { name } }`).join(' ');
+    expect(check(`{ ${many} }`)).toEqual([{ message: expect.stringMatching(/__schema or __type asked for 4 times in one operation, at most 3/), extensions: { limit: 'introspection', roots: 4, max: 3 } }]);
+  });
+
+  it('relies on graphql-js to refuse introspection lists nested three deep', () => {
+    expect(check('{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }').map((e) => e.message)).toEqual([expect.stringMatching(/Maximum introspection depth exceeded/)]);
   });
 });

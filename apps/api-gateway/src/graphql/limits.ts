@@ -15,7 +15,13 @@ import {
   type ValidationRule,
 } from 'graphql';
 
-/** Introspection (`__schema`, `__type`, `__typename`) is free and unlimited: tools need it whole. */
+/**
+ * Introspection fields (`__schema`, `__type`, `__typename`) do not count towards the depth limit:
+ * the standard introspection query nests `ofType` about a dozen levels. They cost like any field,
+ * and their fan-out is bounded otherwise: graphql-js's MaxIntrospectionDepthRule (a specified
+ * rule) refuses lists of types nested three deep, and {@link introspectionRootsRule} caps how
+ * often one operation may ask for the schema.
+ */
 const isIntrospection = (node: FieldNode) => node.name.value.startsWith('__');
 
 type Fragments = (name: string) => FragmentDefinitionNode | null | undefined;
@@ -67,9 +73,11 @@ export interface CostOptions {
 }
 
 /**
- * Pure: the estimated cost of a selection set. Every field costs 1; the selection under a field
- * with a `first` argument counts `first` times (its default when absent, `variableListSize`
- * when it is a variable). Fields the schema does not know cost 1 (other rules report them).
+ * Pure: the estimated cost of a selection set. Every field costs 1, introspection fields and
+ * `__typename` included (a document of cheap fields is still as costly as it is long); the
+ * selection under a field with a `first` argument counts `first` times (its default when absent,
+ * `variableListSize` when it is a variable). Fields the schema does not know cost 1 (other rules
+ * report them).
  */
 export function selectionCost(
   set: SelectionSetNode | undefined,
@@ -83,7 +91,6 @@ export function selectionCost(
   for (const selection of set.selections) {
     switch (selection.kind) {
       case Kind.FIELD: {
-        if (isIntrospection(selection)) break;
         const field: GraphQLField<unknown, unknown> | undefined =
           parent && (isObjectType(parent) || isInterfaceType(parent)) ? parent.getFields()[selection.name.value] : undefined;
         const times = field ? pageSize(selection, field, options) : 1;
@@ -125,6 +132,45 @@ export function costLimitRule(maxCost: number, options: CostOptions): Validation
           new GraphQLError(`Query too costly: estimated ${cost}, at most ${maxCost} (GRAPHQL_MAX_COST; each field costs 1, a list's selection counts \`first\` times)`, {
             nodes: [node],
             extensions: { limit: 'cost', cost, maxCost },
+          }),
+        );
+      }
+    },
+  });
+}
+
+/**
+ * Pure: how many times an operation's root selection asks for `__schema` or `__type` (aliases and
+ * fragments included).
+ */
+export function introspectionRoots(set: SelectionSetNode, fragments: Fragments, seen: ReadonlySet<string> = new Set()): number {
+  let count = 0;
+  for (const selection of set.selections) {
+    if (selection.kind === Kind.FIELD) {
+      if (selection.name.value === '__schema' || selection.name.value === '__type') count += 1;
+    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+      count += introspectionRoots(selection.selectionSet, fragments, seen);
+    } else {
+      const fragment = fragments(selection.name.value);
+      if (fragment && !seen.has(selection.name.value)) count += introspectionRoots(fragment.selectionSet, fragments, new Set([...seen, selection.name.value]));
+    }
+  }
+  return count;
+}
+
+/**
+ * Refuses operations that ask for `__schema` or `__type` more than `max` times: a tool reads the
+ * schema once per query, and each copy is a few thousand objects to build and send.
+ */
+export function introspectionRootsRule(max: number): ValidationRule {
+  return (context: ValidationContext): ASTVisitor => ({
+    OperationDefinition(node: OperationDefinitionNode) {
+      const roots = introspectionRoots(node.selectionSet, (name) => context.getFragment(name));
+      if (roots > max) {
+        context.reportError(
+          new GraphQLError(`Too much introspection: __schema or __type asked for ${roots} times in one operation, at most ${max}`, {
+            nodes: [node],
+            extensions: { limit: 'introspection', roots, max },
           }),
         );
       }

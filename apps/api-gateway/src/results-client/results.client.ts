@@ -1,5 +1,5 @@
 import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
-import { type ApiKeyGrant, type DetectionListQuery, type DetectionPage, type DetectionView, type ReadScope, ResultsRpc, type ResultsHealth } from '@argus/contracts';
+import { type ApiKeyDirectory, type ApiKeyGrant, type DetectionListQuery, type DetectionPage, type DetectionView, type ReadScope, ResultsRpc, type ResultsHealth } from '@argus/contracts';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { type ClientProxy, ClientProxyFactory, Transport } from '@nestjs/microservices';
 import { firstValueFrom, timeout } from 'rxjs';
@@ -36,6 +36,11 @@ export class ResultsClient implements OnApplicationShutdown {
   /** The grant of a Postgres-managed API key by its sha256, or null when unknown or revoked. */
   verifyApiKey(sha256: string): Promise<ApiKeyGrant | null> {
     return this.ask<ApiKeyGrant | null>(ResultsRpc.VerifyApiKey, { sha256 });
+  }
+
+  /** The active managed keys' ids and hash prefixes (what may be worth a {@link verifyApiKey}). */
+  apiKeyDirectory(): Promise<ApiKeyDirectory> {
+    return this.ask<ApiKeyDirectory>(ResultsRpc.ApiKeyIds, {});
   }
 
   private ask<T>(pattern: string, payload: unknown): Promise<T> {

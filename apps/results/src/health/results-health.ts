@@ -5,7 +5,7 @@ import type { DatabaseWatch } from '../database/database-watch.service';
 /** Ready: Postgres reachable with every migration applied, and Redis answering. */
 export function resultsHealthChecks(database: DatabaseWatch, redis: Redis): HealthCheck[] {
   return [
-    { name: 'postgres', check: async () => ({ ok: database.up, detail: database.up ? 'reachable' : 'unreachable' }) },
+    { name: 'postgres', check: async () => ({ ok: database.up, detail: database.detail }) },
     {
       name: 'migrations',
       check: async () => {

@@ -50,6 +50,16 @@ describe(ApiKeysService.name, () => {
     expect((await keys.list(true)).find((k) => k.id === summary.id)?.revokedAt).not.toBeNull();
   });
 
+  it('lists the active keys for the gateway by id, with only the start of each hash', async () => {
+    const { key, summary } = await keys.create({ name: 'listed' });
+    const gone = await keys.create({ name: 'gone' });
+    await keys.revoke(gone.summary.id);
+    const { keys: directory } = await keys.directory();
+    expect(directory[summary.id]).toBe(hashApiKey(key).slice(0, 16));
+    expect(directory).not.toHaveProperty(gone.summary.id);
+    expect(Object.values(directory).every((prefix) => /^[0-9a-f]{16}$/.test(prefix))).toBe(true);
+  });
+
   it('gives a key the admin scope only when asked', async () => {
     const { key } = await keys.create({ name: 'auditor', scopes: ['admin'] });
     expect((await keys.verify(hashApiKey(key)))?.scopes).toEqual(['admin']);

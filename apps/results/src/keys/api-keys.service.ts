@@ -1,5 +1,15 @@
 import { hashApiKey, managedApiKeyText } from '@argus/config';
-import { API_KEY_SCOPES, type ApiKeyGrant, type ApiKeyScope, isApiKeyScope, type Priority, PRIORITIES, PrioritySchema } from '@argus/contracts';
+import {
+  API_KEY_SCOPES,
+  type ApiKeyDirectory,
+  type ApiKeyGrant,
+  type ApiKeyScope,
+  isApiKeyScope,
+  KEY_HASH_PREFIX_LENGTH,
+  type Priority,
+  PRIORITIES,
+  PrioritySchema,
+} from '@argus/contracts';
 import { Injectable, Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { DataSource, IsNull } from 'typeorm';
@@ -96,6 +106,14 @@ export class ApiKeysService {
       .catch((error: unknown) => this.logger.warn({ msg: 'could not note last use of an API key', keyId: row.id, error: String(error) }));
     const summary = summarise(row);
     return { clientId: `key:${row.id}`, name: row.name, priorities: summary.priorities, rateLimit: summary.rateLimit, scopes: summary.scopes };
+  }
+
+  /** The directory of active keys for the gateway: id -> the start of its sha256 (never the whole hash). */
+  async directory(): Promise<ApiKeyDirectory> {
+    const rows = (await this.dataSource.query(`SELECT "id", left("key_sha256", $1) AS "prefix" FROM ${this.table()} WHERE "revoked_at" IS NULL`, [
+      KEY_HASH_PREFIX_LENGTH,
+    ])) as { id: string; prefix: string }[];
+    return { keys: Object.fromEntries(rows.map((r) => [r.id, r.prefix])) };
   }
 
   private repository() {

@@ -1,4 +1,4 @@
-import { type ApiKeyGrant, ResultsRpc, type VerifyApiKeyRequest } from '@argus/contracts';
+import { type ApiKeyDirectory, type ApiKeyGrant, ResultsRpc, type VerifyApiKeyRequest } from '@argus/contracts';
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { ApiKeysService } from './api-keys.service';
@@ -11,5 +11,11 @@ export class KeysController {
   @MessagePattern(ResultsRpc.VerifyApiKey)
   verify(@Payload() request: VerifyApiKeyRequest): Promise<ApiKeyGrant | null> {
     return this.keys.verify(String(request?.sha256 ?? ''));
+  }
+
+  /** Which managed keys exist, so the gateway looks up only keys that can be real. */
+  @MessagePattern(ResultsRpc.ApiKeyIds)
+  ids(): Promise<ApiKeyDirectory> {
+    return this.keys.directory();
   }
 }

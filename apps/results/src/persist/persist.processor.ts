@@ -78,7 +78,9 @@ export class PersistProcessor extends WorkerHost implements OnApplicationBootstr
       return inserted;
     } catch (error) {
       if (isOutage(error) && token) {
-        // Not the job's fault: back to the queue for later, its attempts untouched.
+        // Not the job's fault: back to the queue for later, its attempts untouched; and no more
+        // jobs are taken until a probe finds Postgres usable (a read-only one answers SELECT 1).
+        this.database.report(error);
         await job.moveToDelayed(Date.now() + OUTAGE_RETRY_MS, token);
         throw new DelayedError();
       }

@@ -3,6 +3,7 @@ import type { PersistJob } from '@argus/contracts';
 import { Metrics, withCorrelation } from '@argus/observability';
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { onOwnConnection } from '../database/database';
 import { DetectionEntity } from '../database/detection.entity';
 import { isDatabaseOutage } from '../database/outage';
 import { type DetectionRow, toRow } from './rows';
@@ -78,14 +79,17 @@ export class PersistService {
     const inserted = new Set<string>();
     for (let i = 0; i < all.length; i += ROWS_PER_INSERT) {
       const chunk = all.slice(i, i + ROWS_PER_INSERT);
-      const result = await this.dataSource
-        .createQueryBuilder()
-        .insert()
-        .into(DetectionEntity)
-        .values(chunk.map((r) => r.row))
-        .orIgnore()
-        .returning(['id'])
-        .execute();
+      // On a connection of its own: one that fails as in an outage (read-only after a failover) is closed, not reused.
+      const result = await onOwnConnection(this.dataSource, (runner) =>
+        this.dataSource
+          .createQueryBuilder(runner)
+          .insert()
+          .into(DetectionEntity)
+          .values(chunk.map((r) => r.row))
+          .orIgnore()
+          .returning(['id'])
+          .execute(),
+      );
       // ON CONFLICT DO NOTHING returns only the rows it inserted: a job delivered twice adds none.
       for (const { id } of (result.raw ?? []) as { id: string }[]) inserted.add(id);
     }
@@ -111,7 +115,7 @@ export class PersistService {
   }
 }
 
-/** Whether a failure means Postgres is away (worth waiting for), not that the rows are at fault. */
+/** Whether a failure means Postgres is unavailable for now (worth waiting for), not that the rows are at fault: by SQLSTATE first (database/outage.ts). */
 export function isOutage(error: unknown): boolean {
-  return isDatabaseOutage(error instanceof Error ? error.message : String(error));
+  return isDatabaseOutage(error);
 }

@@ -5,6 +5,7 @@ import { asArray, asRecord } from './repo';
 export interface ContainerSpec {
   name: string;
   image?: string;
+  imagePullPolicy?: string;
   ports?: { name?: string; containerPort: number }[];
   env?: { name: string; value?: string; valueFrom?: unknown }[];
   envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
