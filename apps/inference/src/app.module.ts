@@ -7,6 +7,7 @@ import { DetectProcessor } from './detect/detect.processor';
 import { DetectService } from './detect/detect.service';
 import { inferenceHealthChecks } from './health/inference-health';
 import { ModelHost } from './models/model-host.service';
+import { ModelSource, RepositoryModelSource } from './models/model-source';
 
 @Module({})
 export class AppModule {
@@ -16,6 +17,7 @@ export class AppModule {
       imports: [ConfigModule.forRoot(config), MetricsModule.forRoot('inference', { build: config.build }), BrokerModule.forRoot({ app: 'inference', failFast: false })],
       controllers: [HealthController],
       providers: [
+        { provide: ModelSource, useClass: RepositoryModelSource },
         ModelHost,
         DetectService,
         DetectProcessor,

@@ -7,8 +7,9 @@ import { DetectProcessor } from './detect/detect.processor';
 import { ModelHost } from './models/model-host.service';
 
 /**
- * The inference process: health and metrics over HTTP at once (ready stays false), then every
- * model loaded and warmed, then the worker starts taking jobs.
+ * The inference process: health and metrics over HTTP at once (ready stays false), then the
+ * models loaded and warmed, each model's worker taking jobs as soon as its first version is warm;
+ * from then on the models follow the repository and the operators (ModelHost).
  */
 async function bootstrap(): Promise<void> {
   const config = loadConfig();
@@ -21,20 +22,15 @@ async function bootstrap(): Promise<void> {
   await app.listen(config.inference.port, config.inference.host);
   logger.info({ port: config.inference.port }, 'health and metrics listening');
   const models = app.get(ModelHost);
-  await models.load();
+  // A version that loads on another provider than asked is refused (not started), unless
+  // ALLOW_CPU_FALLBACK: a queue worker takes work whatever its readiness probe says.
+  await models.start(app.get(DetectProcessor));
   const readiness = models.readiness();
-  if (!readiness.ok) {
-    // A queue worker takes work whatever its readiness probe says: the only way not to serve on
-    // the wrong provider is not to start. Stay up, not ready, saying why on /health/ready.
-    logger.error({ reason: readiness.detail }, 'not taking jobs: the models do not run on the asked execution provider (ALLOW_CPU_FALLBACK=true accepts that)');
-    return;
-  }
-  const processor = app.get(DetectProcessor);
-  for (const model of models.all()) processor.start(model.info.name);
+  if (!readiness.ok) logger.error({ reason: readiness.detail }, 'not ready: no model serves (see /health/ready); the repository is watched for fixes');
 }
 
 bootstrap().catch((error: unknown) => {
-  // Fail loudly and let the supervisor restart us: a worker without its models must not run.
+  // Fail loudly and let the supervisor restart us (a broken model does not come here: it is reported unavailable).
   console.error(error instanceof Error ? (error.stack ?? error.message) : error);
   process.exit(1);
 });

@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import { BatchJobs, type BatchQueue } from './batch-jobs';
 import { DetectJobs } from './detect-jobs';
 import { JobEvents } from './job-events';
+import { ModelRegistry } from './model-registry';
 import { PersistJobs, persistJobOptions, type PersistQueue } from './persist-jobs';
 import { type CountedQueue, QueueMetrics } from './queue-metrics';
 import { createRedis, logConnectionErrors } from './redis';
@@ -25,6 +26,7 @@ class BrokerLifecycle implements OnModuleInit, OnApplicationShutdown {
     private readonly detect: DetectJobs,
     private readonly events: JobEvents,
     private readonly batches: BatchJobs,
+    private readonly registry: ModelRegistry,
     @InjectQueue(QueueName.Results) private readonly results: Queue,
     @InjectQueue(QueueName.Maintenance) private readonly maintenance: Queue,
     @InjectQueue(QueueName.Batches) private readonly batchQueue: Queue,
@@ -37,6 +39,7 @@ class BrokerLifecycle implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.registry.close();
     await Promise.allSettled([this.detect.close(), this.events.close(), this.batches.close()]);
     this.redis.disconnect();
   }
@@ -132,24 +135,29 @@ export class BrokerModule {
           inject: [REDIS, ArgusStore],
           useFactory: (connection: Redis, store: ArgusStore) => new JobEvents(connection, store.keys),
         },
+        {
+          provide: ModelRegistry,
+          inject: [REDIS, ArgusStore],
+          useFactory: (connection: Redis, store: ArgusStore) => new ModelRegistry(connection, store.keys),
+        },
         BrokerLifecycle,
         {
           // Queue depth gauges on /metrics: every model's detection queue, and the others.
           provide: QueueMetrics,
           inject: [
             DetectJobs,
-            ArgusStore,
+            ModelRegistry,
             getQueueToken(QueueName.Results),
             getQueueToken(QueueName.Maintenance),
             getQueueToken(QueueName.Batches),
             getQueueToken(QueueName.Webhooks),
             { token: Metrics, optional: true },
           ],
-          useFactory: (detect: DetectJobs, store: ArgusStore, results: Queue, maintenance: Queue, batches: Queue, webhooks: Queue, metrics?: Metrics) =>
+          useFactory: (detect: DetectJobs, registry: ModelRegistry, results: Queue, maintenance: Queue, batches: Queue, webhooks: Queue, metrics?: Metrics) =>
             new QueueMetrics(async (): Promise<CountedQueue[]> => {
-              const models = await store.listModels();
+              const models = await registry.modelNames();
               return [
-                ...models.map((m) => ({ queue: detect.queue(m.name) as Queue, byPriority: true })),
+                ...models.map((m) => ({ queue: detect.queue(m) as Queue, byPriority: true })),
                 ...[results, maintenance, batches, webhooks].map((queue) => ({ queue, byPriority: false })),
               ];
             }, metrics),
@@ -161,7 +169,7 @@ export class BrokerModule {
           useFactory: (connection: Redis, metrics?: Metrics) => new RedisMemoryMetrics(connection, metrics),
         },
       ],
-      exports: [redis, BullModule, ArgusStore, DetectJobs, PersistJobs, BatchJobs, WebhookJobs, JobEvents],
+      exports: [redis, BullModule, ArgusStore, DetectJobs, PersistJobs, BatchJobs, WebhookJobs, JobEvents, ModelRegistry],
     };
   }
 }

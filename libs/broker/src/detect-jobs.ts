@@ -43,6 +43,7 @@ export function detectJobOf(record: RequestRecord, deadline?: number): DetectJob
     workKey: record.workKey,
     sha256: record.sha256,
     model: record.model,
+    ...(record.pinned ? { pinned: true } : {}),
     params: record.params,
     priority: record.priority,
     requestId: record.id,

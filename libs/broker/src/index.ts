@@ -3,6 +3,7 @@ export * from './work-key';
 export * from './scripts';
 export * from './redis';
 export * from './store';
+export * from './model-registry';
 export * from './detect-jobs';
 export * from './persist-jobs';
 export * from './batch-jobs';

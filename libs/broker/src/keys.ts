@@ -59,9 +59,13 @@ export class ArgusKeys {
   rateLimit(clientId: string): string {
     return `${this.prefix}:rl:${clientId}`;
   }
-  /** Hash of model name -> ModelInfo JSON, published by inference processes. */
-  models(): string {
-    return `${this.prefix}:models`;
+  /** Hash of `name@version` -> ModelInfo JSON: each version inference processes loaded (see ModelRegistry). */
+  modelVersions(): string {
+    return `${this.prefix}:model-versions`;
+  }
+  /** Hash of the operators' wishes for models (unloads, load and reload counts), and the pub/sub channel that announces a change. */
+  modelControl(): string {
+    return `${this.prefix}:model-control`;
   }
   /**
    * Hash of inference process id -> its heartbeat (models served, expiry). One key for all

@@ -1,5 +1,5 @@
 import { failed, type RequestRecord, type WorkOutcome } from '@argus/contracts';
-import { redisForTest, testInferenceResult, testModelInfo, testRequestRecord as record, testRetention } from '@argus/testing';
+import { redisForTest, testInferenceResult, testRequestRecord as record, testRetention } from '@argus/testing';
 import type { Redis } from 'ioredis';
 import { jobEndMessageHead, parseJobEvent } from './job-events';
 import { PERSISTED_RECORD_TTL_SECONDS, ArgusStore } from './store';
@@ -166,21 +166,6 @@ describe(ArgusStore.name, () => {
     expect((await end(r)).records.map((x) => x.id)).toEqual([r.id]);
   });
 
-  it('publishes models with a heartbeat that lists live workers', async () => {
-    await store.publishModels('w1', [{ ...testModelInfo(['person']), updatedAt: new Date().toISOString() }], 10);
-    expect((await store.listModels()).map((m) => m.name)).toEqual(['yolox-nano']);
-    expect((await store.liveWorkers()).map((w) => w.id)).toEqual(['w1']);
-    // A process that stopped beating is not live, and is dropped from the registry after a while.
-    const stopped = (ago: number) => JSON.stringify({ models: [], at: new Date().toISOString(), expiresAt: Date.now() - ago });
-    await redis.hset(store.keys.workers(), 'gone-recently', stopped(1000), 'gone-long-ago', stopped(3_600_000));
-    expect((await store.liveWorkers()).map((w) => w.id)).toEqual(['w1']);
-    await store.publishModels('w1', [], 10);
-    expect(Object.keys(await redis.hgetall(store.keys.workers())).sort()).toEqual(['gone-recently', 'w1']);
-    await store.withdrawWorker('w1');
-    expect(await store.liveWorkers()).toEqual([]);
-    // One key holds the registry: listing never scans the keyspace.
-    expect(await redis.keys(`${store.keys.prefix}:worker*`)).toEqual([store.keys.workers()]);
-  });
   it('cancels a waiting request atomically: it leaves its work, the end of the work hands over the others only', async () => {
     const mine = record('d7'.repeat(32));
     const other = record('d7'.repeat(32));

@@ -1,6 +1,4 @@
 import {
-  type ModelInfo,
-  ModelInfoSchema,
   type RequestRecord,
   RequestRecordSchema,
   type WorkOutcome,
@@ -73,7 +71,7 @@ export interface HandOver {
 /**
  * Argus's own Redis state: request records, image bytes, outcomes (the result cache), the
  * requests attached to each piece of work, idempotency keys, the ledger of accepted requests not
- * yet persisted, and the model registry.
+ * yet persisted. What models are served lives in ModelRegistry.
  */
 export class ArgusStore {
   readonly keys: ArgusKeys;
@@ -333,77 +331,6 @@ export class ArgusStore {
   /** Drops a request from the ledger without a row (its record expired: nothing can be persisted). */
   async forget(id: string): Promise<void> {
     await this.redis.zrem(this.keys.unpersisted(), id);
-  }
-
-  /**
-   * Publishes the models an inference process serves, with a heartbeat that counts for
-   * `heartbeatTtlSeconds`; drops the heartbeats of processes that stopped beating long ago, so
-   * the registry holds live processes and the recently dead only.
-   */
-  async publishModels(workerId: string, infos: readonly ModelInfo[], heartbeatTtlSeconds: number): Promise<void> {
-    const now = Date.now();
-    const heartbeat: WorkerHeartbeat = {
-      models: infos.map((i) => ({ name: i.name, version: i.version, provider: i.provider })),
-      at: new Date(now).toISOString(),
-      expiresAt: now + heartbeatTtlSeconds * 1000,
-    };
-    const pipeline = this.redis.pipeline();
-    for (const info of infos) pipeline.hset(this.keys.models(), info.name, JSON.stringify(info));
-    pipeline.hset(this.keys.workers(), workerId, JSON.stringify(heartbeat));
-    await pipeline.exec();
-    const dead = (await this.heartbeats()).filter((w) => w.expiresAt < now - DEAD_WORKER_KEPT_MS).map((w) => w.id);
-    if (dead.length > 0) await this.redis.hdel(this.keys.workers(), ...dead);
-  }
-
-  /** Removes a process's heartbeat (on shutdown). */
-  async withdrawWorker(workerId: string): Promise<void> {
-    await this.redis.hdel(this.keys.workers(), workerId);
-  }
-
-  /** The models published by inference processes, by name. */
-  async listModels(): Promise<ModelInfo[]> {
-    const all = await this.redis.hgetall(this.keys.models());
-    const infos: ModelInfo[] = [];
-    for (const value of Object.values(all)) {
-      const parsed = ModelInfoSchema.safeParse(JSON.parse(value));
-      if (parsed.success) infos.push(parsed.data);
-    }
-    return infos.sort((a, b) => a.name.localeCompare(b.name));
-  }
-
-  /** Live inference processes (heartbeats not yet expired), with the models each serves. One read. */
-  async liveWorkers(): Promise<(WorkerHeartbeat & { id: string })[]> {
-    const now = Date.now();
-    return (await this.heartbeats()).filter((w) => w.expiresAt >= now);
-  }
-
-  private async heartbeats(): Promise<(WorkerHeartbeat & { id: string })[]> {
-    const all = await this.redis.hgetall(this.keys.workers());
-    const out: (WorkerHeartbeat & { id: string })[] = [];
-    for (const [id, value] of Object.entries(all)) {
-      const parsed = WorkerHeartbeatSchema.safeParse(safeJson(value));
-      if (parsed.success) out.push({ id, ...parsed.data });
-    }
-    return out;
-  }
-}
-
-/** How long the heartbeat of a process that stopped is kept (for diagnosis) before it is dropped. */
-const DEAD_WORKER_KEPT_MS = 10 * 60 * 1000;
-
-const WorkerHeartbeatSchema = z.object({
-  models: z.array(z.object({ name: z.string(), version: z.string(), provider: z.string() })),
-  at: z.string(),
-  expiresAt: z.number(),
-});
-/** What an inference process says about itself every few seconds. */
-export type WorkerHeartbeat = z.infer<typeof WorkerHeartbeatSchema>;
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return null;
   }
 }
 

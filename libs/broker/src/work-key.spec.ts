@@ -17,6 +17,13 @@ describe('workKey', () => {
     expect(workKey(sha, model, { ...params, classes: [] }, null)).not.toBe(base);
   });
 
+  it('changes with the version\'s content and with a pin, so a replaced file or a fallback never answers from the cache', () => {
+    const base = workKey(sha, { ...model, digest: 'd1' }, params, null);
+    expect(workKey(sha, { ...model, digest: 'd2' }, params, null)).not.toBe(base);
+    expect(workKey(sha, { ...model, digest: 'd1', pinned: true }, params, null)).not.toBe(base);
+    expect(workKey(sha, { ...model, digest: 'd1', pinned: false }, params, null)).toBe(base);
+  });
+
   it('differs per tenant when results are shared per tenant, and is shared otherwise', () => {
     expect(workKey(sha, model, params, 'key:alice')).not.toBe(workKey(sha, model, params, 'key:bob'));
     expect(workKey(sha, model, params, 'key:alice')).toBe(workKey(sha, model, params, 'key:alice'));

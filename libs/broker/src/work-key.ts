@@ -1,18 +1,28 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { DetectParams, ModelRef } from '@argus/contracts';
 
+/** The model side of a piece of work: the version, the content it had (a file replaced under the same version name is other work), and whether it was pinned. */
+export interface WorkModel extends ModelRef {
+  digest?: string;
+  pinned?: boolean;
+}
+
 /**
- * The identity of a piece of work: sha256 over the image hash, the model version, the canonical
- * parameters and, when results are shared per tenant, the client. Identical requests share it, so
- * they share one job and one cache entry; with a tenant, only that client's identical requests do.
+ * The identity of a piece of work: sha256 over the image hash, the model version (with its
+ * digest, and whether the client pinned it), the canonical parameters and, when results are
+ * shared per tenant, the client. Identical requests share it, so they share one job and one cache
+ * entry; with a tenant, only that client's identical requests do. A pinned request never shares
+ * work with a weighted pick of the same version: a worker may run the latter on another version.
  */
-export function workKey(imageSha256: string, model: ModelRef, params: DetectParams, tenant: string | null): string {
+export function workKey(imageSha256: string, model: WorkModel, params: DetectParams, tenant: string | null): string {
   const classes = params.classes ? [...new Set(params.classes)].sort((a, b) => a - b) : null;
   const canonical = JSON.stringify([
     ...(tenant === null ? [] : [tenant]),
     imageSha256,
     model.name,
     model.version,
+    ...(model.digest !== undefined ? [model.digest] : []),
+    ...(model.pinned ? ['pinned'] : []),
     params.confidence,
     params.iou,
     classes,

@@ -30,7 +30,7 @@ describe('the client’s copy of the API types', () => {
       idempotency_key_reused: true, not_ready: true, unauthorized: true, forbidden: true, rate_limited: true,
       payload_too_large: true, url_not_allowed: true, url_fetch_failed: true, empty_image: true, not_an_image: true, unsupported_image_type: true,
       truncated_image: true, corrupt_image: true, image_too_large: true, image_expired: true, invalid_model: true,
-      no_models: true, overloaded: true, unavailable: true, deadline_exceeded: true, inference_failed: true, internal_error: true,
+      no_models: true, model_unavailable: true, overloaded: true, unavailable: true, deadline_exceeded: true, inference_failed: true, internal_error: true,
     };
     expect(Object.keys(codes).sort()).toEqual([...ERROR_CODES].sort());
     const priorities: Record<Client.Priority, true> = { high: true, normal: true, low: true };

@@ -19,6 +19,7 @@ export type {
   ImageInfo,
   ModelRef,
   ModelSummary,
+  ModelVersionSummary,
   Priority,
   Timings,
   WebhookEvent,

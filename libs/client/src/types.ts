@@ -34,6 +34,7 @@ export type ApiErrorCode =
   | 'image_expired'
   | 'invalid_model'
   | 'no_models'
+  | 'model_unavailable'
   | 'overloaded'
   | 'unavailable'
   | 'deadline_exceeded'
@@ -134,10 +135,24 @@ export interface DetectionPage {
   nextCursor: string | null;
 }
 
-/** A model as `GET /v1/models` lists it. */
+/** One version of a model: its traffic weight and where it stands. */
+export interface ModelVersionSummary {
+  version: string;
+  /** sha256 of the model file and the settings it runs with; null when unreadable. */
+  digest: string | null;
+  /** Relative share of the requests that do not name a version. */
+  weight: number;
+  state: 'loading' | 'serving' | 'draining' | 'failed' | 'unloaded' | 'offline' | (string & {});
+  /** Why it does not serve; null while it serves. */
+  reason: string | null;
+  /** Inference processes serving this version now. */
+  workers: number;
+}
+
+/** A model as `GET /v1/models` lists it; the fields describe its primary version (the most traffic). */
 export interface ModelSummary {
   name: string;
-  /** First 12 hex digits of the model file's sha256, or the version folder's name. */
+  /** The primary version: the version folder's name, or the first 12 hex digits of the model file's sha256. Pin one with `model: 'name@version'`. */
   version: string;
   family: 'yolox' | 'yolov8' | 'detr' | (string & {});
   input: { width: number; height: number };
@@ -151,6 +166,11 @@ export interface ModelSummary {
   workers: number;
   /** How many classes (labels) the model knows. */
   classes: number;
+  state: 'serving' | 'loading' | 'unavailable' | 'unloaded' | 'offline' | (string & {});
+  /** Why it does not serve; null while it serves. */
+  reason: string | null;
+  /** Every version, oldest first. */
+  versions: ModelVersionSummary[];
 }
 
 /** Where a batch stands. */

@@ -54,6 +54,20 @@ describe(autoModelThreads.name, () => {
     expect(buildConfig({ EXECUTION_PROVIDERS: 'cuda' }).models.modelThreads).toBe(1);
     expect(buildConfig({ MODEL_THREADS: '3', EXECUTION_PROVIDERS: 'cuda' }).models.modelThreads).toBe(3);
     expect(buildConfig({}).models.intraOpThreads).toBe(1);
+    expect(buildConfig({ EXECUTION_PROVIDERS: 'tensorrt,cuda,cpu' }).models.modelThreads).toBe(1);
+  });
+});
+
+describe('model serving settings', () => {
+  it('polls the repository every 10 s by default (0: off), lets jobs for unavailable models wait, and runs on CUDA device 0', () => {
+    expect(buildConfig({}).models).toMatchObject({ pollSeconds: 10, unavailableJobs: 'wait', cuda: { deviceId: 0 } });
+    expect(buildConfig({ MODEL_POLL_SECONDS: '0', UNAVAILABLE_MODEL_JOBS: 'fail', CUDA_DEVICE_ID: '3' }).models).toMatchObject({
+      pollSeconds: 0,
+      unavailableJobs: 'fail',
+      cuda: { deviceId: 3 },
+    });
+    expect(() => buildConfig({ UNAVAILABLE_MODEL_JOBS: 'drop' })).toThrow(/UNAVAILABLE_MODEL_JOBS/);
+    expect(() => buildConfig({ CUDA_DEVICE_ID: '-1' })).toThrow(/CUDA_DEVICE_ID/);
   });
 });
 

@@ -63,6 +63,24 @@ export const envSchema = z.object({
   EXECUTION_PROVIDERS: list('cpu'),
   /** When CUDA is asked for but the model ends up on CPU, stay ready anyway. */
   ALLOW_CPU_FALLBACK: bool(false),
+  /**
+   * Seconds between looks at the model repository: models and versions added are loaded, warmed
+   * and then served; changed ones reloaded; removed ones drained and released, with no restart.
+   * 0 turns polling off (the admin API's load, unload and reload still apply).
+   */
+  MODEL_POLL_SECONDS: int(10),
+  /**
+   * A request for a model that the live inference processes report unavailable (no version can be
+   * loaded, or an operator unloaded it): `wait` accepts it and its job waits in its queue; `fail`
+   * answers 503 model_unavailable with the reason. A model no live process holds (a pool scaled to
+   * zero) is always accepted.
+   */
+  UNAVAILABLE_MODEL_JOBS: z.enum(['wait', 'fail']).default('wait'),
+  /**
+   * CUDA device ordinal the models run on (among the devices CUDA_VISIBLE_DEVICES shows), so a
+   * process can be pinned to one GPU. onnxruntime-node's CUDA provider takes no other option.
+   */
+  CUDA_DEVICE_ID: int(0),
   /** ONNX Runtime intra-op threads per model thread; 0 lets ONNX Runtime decide (every core). */
   INTRA_OP_THREADS: int(1),
   /**

@@ -32,6 +32,7 @@ export const ERROR_CODES = [
   // the service
   'invalid_model',
   'no_models',
+  'model_unavailable',
   'overloaded',
   'unavailable',
   'deadline_exceeded',

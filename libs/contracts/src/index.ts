@@ -11,3 +11,4 @@ export * from './view';
 export * from './batch';
 export * from './jobs/detect.job';
 export * from './jobs/webhook.job';
+export * from './versions';

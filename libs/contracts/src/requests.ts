@@ -15,6 +15,8 @@ export const RequestRecordSchema = z.object({
   height: z.number().int().positive(),
   bytes: z.number().int().nonnegative(),
   model: ModelRefSchema,
+  /** The client asked for this version (`model=name@version`); otherwise the gateway picked it by the traffic weights. */
+  pinned: z.boolean().optional(),
   params: DetectParamsSchema,
   /** The class filter as the client gave it (labels), for display. */
   classLabels: z.array(z.string()).nullable(),

@@ -9,11 +9,14 @@ export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.03, 0
 export class Metrics {
   readonly registry = new Registry();
   readonly stageSeconds: Histogram<'stage' | 'model' | 'version'>;
-  readonly batchSize: Histogram<'model'>;
-  readonly jobsTotal: Counter<'queue' | 'outcome' | 'code'>;
+  readonly batchSize: Histogram<'model' | 'version'>;
+  readonly jobsTotal: Counter<'queue' | 'version' | 'outcome' | 'code'>;
   readonly cacheLookups: Counter<'result'>;
   readonly modelInfo: Gauge<'model' | 'version' | 'provider' | 'requested'>;
-  readonly modelLoadSeconds: Gauge<'model' | 'phase'>;
+  readonly modelLoadSeconds: Gauge<'model' | 'version' | 'phase'>;
+  readonly modelLoadFailures: Counter<'model' | 'version'>;
+  readonly modelVersionState: Gauge<'model' | 'version' | 'state'>;
+  readonly modelVersionWeight: Gauge<'model' | 'version'>;
 
   constructor(
     readonly app: string,
@@ -37,14 +40,14 @@ export class Metrics {
     this.batchSize = new Histogram({
       name: 'argus_batch_size',
       help: 'Images per model run.',
-      labelNames: ['model'],
+      labelNames: ['model', 'version'],
       buckets: [1, 2, 3, 4, 6, 8, 12, 16, 24, 32],
       registers: [this.registry],
     });
     this.jobsTotal = new Counter({
       name: 'argus_jobs_total',
-      help: 'Jobs finished, by queue and outcome (completed, failed, retried) and error code.',
-      labelNames: ['queue', 'outcome', 'code'],
+      help: 'Jobs finished, by queue, model version asked for (detection queues), outcome (completed, failed, retried) and error code.',
+      labelNames: ['queue', 'version', 'outcome', 'code'],
       registers: [this.registry],
     });
     this.cacheLookups = new Counter({
@@ -55,14 +58,32 @@ export class Metrics {
     });
     this.modelInfo = new Gauge({
       name: 'argus_model_info',
-      help: 'Models served by this process: 1 per model, labelled with version and the execution provider in use.',
+      help: 'Model versions loaded by this process (serving or draining): 1 per version, labelled with the execution provider in use.',
       labelNames: ['model', 'version', 'provider', 'requested'],
       registers: [this.registry],
     });
     this.modelLoadSeconds = new Gauge({
       name: 'argus_model_load_seconds',
-      help: 'Model load and warm-up time at start.',
-      labelNames: ['model', 'phase'],
+      help: 'Load and warm-up time of each model version loaded.',
+      labelNames: ['model', 'version', 'phase'],
+      registers: [this.registry],
+    });
+    this.modelLoadFailures = new Counter({
+      name: 'argus_model_load_failures_total',
+      help: 'Model versions that could not be loaded (unreadable, unrecognised, failed warm-up, wrong execution provider); the version already serving, if any, goes on.',
+      labelNames: ['model', 'version'],
+      registers: [this.registry],
+    });
+    this.modelVersionState = new Gauge({
+      name: 'argus_model_version_state',
+      help: 'Where each model version stands in this process: 1 for its state (loading, serving, draining, failed, unloaded), 0 for the others.',
+      labelNames: ['model', 'version', 'state'],
+      registers: [this.registry],
+    });
+    this.modelVersionWeight = new Gauge({
+      name: 'argus_model_version_weight',
+      help: 'Traffic weight of each model version (model.json weights), relative to the other versions of its model.',
+      labelNames: ['model', 'version'],
       registers: [this.registry],
     });
   }

@@ -55,6 +55,8 @@ export function testModelInfo(labels: string[] = ['person', 'bicycle', 'car', 'm
   return {
     name: MODEL.name,
     version: MODEL.version,
+    digest: 'f'.repeat(64),
+    weight: 100,
     family: 'yolox',
     input: { width: 416, height: 416 },
     dynamicBatch: true,

@@ -16,6 +16,7 @@ export {
   settleOutputs,
 } from './model-spec';
 export {
+  type DigestCache,
   type ModelConfig,
   ModelConfigSchema,
   type ModelEntry,
@@ -23,17 +24,23 @@ export {
   type ServedVersion,
   type UnreadableVersion,
   type VersionEntry,
-  type VersionPolicy,
-  VersionPolicySchema,
   type VersionSelection,
-  type VersionWeights,
-  compareVersions,
-  pickVersion,
   primaryEntry,
   readModelFile,
   scanModelRepository,
-  selectVersions,
 } from './model-repository';
+// The pure version helpers live in the contracts (the gateway picks versions too); here for the lib's users.
+export {
+  type VersionPolicy,
+  VersionPolicySchema,
+  type VersionWeights,
+  VersionWeightsSchema,
+  type WeightedVersion,
+  compareVersions,
+  pickVersion,
+  primaryVersion,
+  selectVersions,
+} from '@argus/contracts';
 export { DEFAULT_DECODE, type DecodeOptions, PAD_VALUE, type PreparedImage, preprocess } from './preprocess';
 export type { Candidate, HeadShape, Head, ImageInput, ModelFamilyDefinition, Recognition } from './families/family';
 export { FAMILIES, familyOf } from './families/registry';

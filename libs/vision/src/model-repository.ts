@@ -1,36 +1,25 @@
-import type { ErrorInfo } from '@argus/contracts';
+import {
+  type ErrorInfo,
+  type ServedVersion as ContractServedVersion,
+  type VersionSelection as ContractVersionSelection,
+  VERSION_NAME,
+  VersionPolicySchema,
+  VersionWeightsSchema,
+  compareVersions,
+  primaryVersion,
+  selectVersions,
+  versionNames,
+} from '@argus/contracts';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { ModelError, messageOf } from './errors';
 import { type ModelOverrides, ModelOverridesSchema } from './model-spec';
 
 const MODEL_FILE = 'model.onnx';
 const CONFIG_FILE = 'model.json';
-
-/** A version folder's name: it travels in results, metrics labels and cache keys. */
-const VERSION_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const VersionNameSchema = z.string().regex(VERSION_NAME, 'a version name is 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit');
-
-/**
- * Which versions of a model are served, as Triton's version_policy: the newest N (default 1),
- * all of them, or the ones named. "Newest" is the order of {@link compareVersions}.
- */
-export const VersionPolicySchema = z.union(
-  [
-    z.literal('all'),
-    z.strictObject({ latest: z.number().int().positive() }),
-    z.strictObject({ specific: z.array(VersionNameSchema).min(1) }),
-  ],
-  { error: 'expected "all", {"latest": N} or {"specific": ["1", "2"]}' },
-);
-export type VersionPolicy = z.infer<typeof VersionPolicySchema>;
-
-/** Traffic share of each served version, by version name (relative numbers: 90 and 10 split 90/10). */
-export const VersionWeightsSchema = z.record(VersionNameSchema, z.number().min(0).finite());
-export type VersionWeights = z.infer<typeof VersionWeightsSchema>;
 
 /** `<name>/model.json`: how the model is read and run, which versions are served, and their traffic. Strict. */
 export const ModelConfigSchema = ModelOverridesSchema.extend({
@@ -87,12 +76,19 @@ export interface RepositoryModel {
 }
 
 /**
+ * Digests already computed, by model file: a scan that finds a file with the same size, times and
+ * inode (and the same settings) takes the digest from here instead of reading the whole file
+ * again. A process that scans every few seconds keeps one; one-off scans need none.
+ */
+export type DigestCache = Map<string, { stamp: string; digest: string }>;
+
+/**
  * Lists the models of a repository: `<dir>/<name>/<version>/model.onnx` (Triton's layout) or
  * `<dir>/<name>/model.onnx` (one version, named by its content), each with its model.json. A
  * model that cannot be read or parsed is listed with its error and does not stop the others;
  * a repository that cannot be read, or holds no model at all, is ModelError('no_models').
  */
-export async function scanModelRepository(dir: string): Promise<RepositoryModel[]> {
+export async function scanModelRepository(dir: string, digests?: DigestCache): Promise<RepositoryModel[]> {
   const root = resolve(dir);
   let names: string[];
   try {
@@ -107,7 +103,7 @@ export async function scanModelRepository(dir: string): Promise<RepositoryModel[
   const models: RepositoryModel[] = [];
   for (const name of names.sort()) {
     if (name.startsWith('.')) continue;
-    const model = await readModel(root, name);
+    const model = await readModel(root, name, digests);
     if (model) models.push(model);
   }
   if (models.length === 0) {
@@ -119,97 +115,11 @@ export async function scanModelRepository(dir: string): Promise<RepositoryModel[
   return models;
 }
 
-/**
- * Orders version names oldest first: runs of digits compare as numbers and the rest character by
- * character, so "2" < "10" and "v2" < "v10"; a name that is all digits is older than any other.
- */
-export function compareVersions(a: string, b: string): number {
-  const numeric = (s: string) => /^\d+$/.test(s);
-  if (numeric(a) !== numeric(b)) return numeric(a) ? -1 : 1;
-  const pa = a.match(/\d+|\D+/g) ?? [];
-  const pb = b.match(/\d+|\D+/g) ?? [];
-  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
-    const x = pa[i] as string;
-    const y = pb[i] as string;
-    if (x === y) continue;
-    const dx = /^\d/.test(x);
-    const dy = /^\d/.test(y);
-    if (dx && dy) {
-      const [nx, ny] = [BigInt(x), BigInt(y)];
-      if (nx !== ny) return nx < ny ? -1 : 1;
-      // Equal numbers written differently ("01", "1"): the shorter first, so the order is total.
-      return x.length - y.length;
-    }
-    if (dx !== dy) return dx ? -1 : 1;
-    return x < y ? -1 : 1;
-  }
-  return pa.length - pb.length;
-}
-
-/** A version chosen to serve, with its traffic weight. */
-export interface ServedVersion<T extends { version: string } = VersionEntry> {
-  version: string;
-  entry: T;
-  /** Relative share of requests: 0 serves none unless asked for by version. */
-  weight: number;
-}
+/** A version chosen to serve, with its traffic weight (a repository entry by default). */
+export type ServedVersion<T extends { version: string } = VersionEntry> = ContractServedVersion<T>;
 
 /** What a model serves under its policy and weights, and what in them did not apply. */
-export interface VersionSelection<T extends { version: string } = VersionEntry> {
-  /** Oldest first; empty when the policy selects nothing that exists. */
-  served: ServedVersion<T>[];
-  /** Policy names and weights that match no served version (operators should hear of them). */
-  notes: string[];
-}
-
-/**
- * The versions to serve under a policy (default: the newest one) and their weights. Versions
- * served but not weighted get 0; when no served version has a weight above 0 the newest gets
- * all the traffic (100). Weights of versions not served, and policy names that match nothing,
- * are left out and reported in `notes`.
- */
-export function selectVersions<T extends { version: string }>(
-  versions: readonly T[],
-  policy: VersionPolicy = { latest: 1 },
-  weights: VersionWeights = {},
-): VersionSelection<T> {
-  const ordered = [...versions].sort((a, b) => compareVersions(a.version, b.version));
-  const notes: string[] = [];
-  let chosen: T[];
-  if (policy === 'all') chosen = ordered;
-  else if ('latest' in policy) chosen = ordered.slice(Math.max(0, ordered.length - policy.latest));
-  else {
-    chosen = ordered.filter((v) => policy.specific.includes(v.version));
-    const missing = policy.specific.filter((name) => !ordered.some((v) => v.version === name));
-    if (missing.length > 0) notes.push(`versionPolicy names ${missing.join(', ')}, not in the repository (it has ${names(ordered)})`);
-  }
-  const unserved = Object.keys(weights).filter((name) => !chosen.some((v) => v.version === name));
-  if (unserved.length > 0) notes.push(`weights name ${unserved.join(', ')}, not served (serving ${names(chosen)})`);
-  const served = chosen.map((entry) => ({ version: entry.version, entry, weight: weights[entry.version] ?? 0 }));
-  const newest = served.at(-1);
-  if (newest && served.every((s) => s.weight === 0)) newest.weight = 100;
-  return { served, notes };
-}
-
-/**
- * Picks the version for one request: `random` (in [0, 1), e.g. Math.random()) falls in a
- * version's share of the total weight. Versions of weight 0 are never picked.
- */
-export function pickVersion(served: readonly { version: string; weight: number }[], random: number): string {
-  if (!(random >= 0 && random < 1)) throw new RangeError(`random must be in [0, 1), not ${random}`);
-  const total = served.reduce((sum, s) => sum + s.weight, 0);
-  if (!(total > 0)) throw new RangeError('no served version has a weight above 0');
-  let point = random * total;
-  let last: string | undefined;
-  for (const s of served) {
-    if (s.weight <= 0) continue;
-    if (point < s.weight) return s.version;
-    point -= s.weight;
-    last = s.version;
-  }
-  // Rounding can leave the point a hair past the last share.
-  return last as string;
-}
+export type VersionSelection<T extends { version: string } = VersionEntry> = ContractVersionSelection<T>;
 
 /**
  * The version a process that serves one version per model loads: the served one with the most
@@ -219,8 +129,8 @@ export function pickVersion(served: readonly { version: string; weight: number }
 export function primaryEntry(model: RepositoryModel): ModelEntry {
   if (model.error) throw new ModelError('invalid_model', `${model.name}: ${model.error.message}`);
   const { served } = selectVersions(model.versions, model.config.versionPolicy, model.config.weights);
-  const top = served.reduce<ServedVersion | undefined>((best, s) => (!best || s.weight >= best.weight ? s : best), undefined);
-  if (!top) throw new ModelError('invalid_model', `${model.name}: its versionPolicy serves none of its versions (${names(model.versions)})`);
+  const top = primaryVersion(served);
+  if (!top) throw new ModelError('invalid_model', `${model.name}: its versionPolicy serves none of its versions (${versionNames(model.versions)})`);
   if (top.entry.error) throw new ModelError('invalid_model', `${model.name} version ${top.version}: ${top.entry.error.message}`);
   return top.entry;
 }
@@ -240,7 +150,7 @@ export async function readModelFile(path: string): Promise<ModelEntry> {
   return version;
 }
 
-async function readModel(root: string, name: string): Promise<RepositoryModel | undefined> {
+async function readModel(root: string, name: string, digests: DigestCache | undefined): Promise<RepositoryModel | undefined> {
   const dir = join(root, name);
   // stat follows symlinks: a linked model folder is served like a copied one.
   const info = await stat(dir).catch(() => undefined);
@@ -260,31 +170,31 @@ async function readModel(root: string, name: string): Promise<RepositoryModel | 
     return broken(`${dir} cannot be read: ${messageOf(cause)}`);
   }
   const single = await present(join(dir, MODEL_FILE));
-  const versionNames: string[] = [];
+  const folders: string[] = [];
   for (const child of children) {
     if (child === MODEL_FILE || child === CONFIG_FILE) continue;
     const childInfo = await stat(join(dir, child)).catch(() => undefined);
-    if (childInfo?.isDirectory() && (await present(join(dir, child, MODEL_FILE)))) versionNames.push(child);
+    if (childInfo?.isDirectory() && (await present(join(dir, child, MODEL_FILE)))) folders.push(child);
   }
-  versionNames.sort(compareVersions);
-  const layout = versionNames.length > 0 ? 'versioned' : 'single';
+  folders.sort(compareVersions);
+  const layout = folders.length > 0 ? 'versioned' : 'single';
   const config = await readConfig(dir);
   if ('error' in config) return broken(config.error.message, layout);
-  if (single && versionNames.length > 0) {
-    return broken(`${dir} holds both ${MODEL_FILE} and version folders (${versionNames.join(', ')}); keep one layout`, layout);
+  if (single && folders.length > 0) {
+    return broken(`${dir} holds both ${MODEL_FILE} and version folders (${folders.join(', ')}); keep one layout`, layout);
   }
-  if (!single && versionNames.length === 0) {
+  if (!single && folders.length === 0) {
     // A folder with nothing of a model is not one; a model.json alone is a model missing its file.
     return config.present ? broken(`${dir} has a ${CONFIG_FILE} but no ${MODEL_FILE} nor <version>/${MODEL_FILE}`) : undefined;
   }
   const overrides = overridesOf(config.config);
   if (single) {
     // Its one version is named by its content: unread, it has no name, and the model has nothing to serve.
-    const only = await readVersion(name, dir, join(dir, MODEL_FILE), undefined, overrides);
+    const only = await readVersion(name, dir, join(dir, MODEL_FILE), undefined, overrides, digests);
     if (only.error) return { ...broken(only.error.message), config: config.config };
     return { name, dir, layout, config: config.config, versions: [only] };
   }
-  const versions = await Promise.all(versionNames.map((v) => readVersion(name, dir, join(dir, v, MODEL_FILE), v, overrides)));
+  const versions = await Promise.all(folders.map((v) => readVersion(name, dir, join(dir, v, MODEL_FILE), v, overrides, digests)));
   return { name, dir, layout, config: config.config, versions };
 }
 
@@ -322,7 +232,14 @@ function overridesOf(config: ModelConfig): ModelOverrides {
 }
 
 /** Reads and hashes one model file; `version` undefined names it by its digest. */
-async function readVersion(name: string, dir: string, path: string, version: string | undefined, overrides: ModelOverrides): Promise<VersionEntry> {
+async function readVersion(
+  name: string,
+  dir: string,
+  path: string,
+  version: string | undefined,
+  overrides: ModelOverrides,
+  digests?: DigestCache,
+): Promise<VersionEntry> {
   const unreadable = (message: string): UnreadableVersion => ({ name, version: version ?? '', dir, path, error: { code: 'invalid_model', message } });
   if (version !== undefined && !VERSION_NAME.test(version)) {
     return unreadable(`version folder "${version}" is not a version name: 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit`);
@@ -331,10 +248,17 @@ async function readVersion(name: string, dir: string, path: string, version: str
     // stat follows symlinks: a linked model file is served like a copied one.
     const info = await stat(path);
     if (!info.isFile()) return unreadable(`${path} is not a file`);
-    const hash = createHash('sha256');
-    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-    if (Object.keys(overrides).length > 0) hash.update(canonicalJson(overrides));
-    const digest = hash.digest('hex');
+    const settings = Object.keys(overrides).length > 0 ? canonicalJson(overrides) : '';
+    // Anything that changes with the content (or a link pointing elsewhere) changes the stamp.
+    const stamp = `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}:${settings}`;
+    let digest = digests?.get(path)?.stamp === stamp ? digests.get(path)?.digest : undefined;
+    if (digest === undefined) {
+      const hash = createHash('sha256');
+      for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+      if (settings) hash.update(settings);
+      digest = hash.digest('hex');
+      digests?.set(path, { stamp, digest });
+    }
     return { name, version: version ?? digest.slice(0, 12), dir, path, digest, sizeBytes: info.size, overrides };
   } catch (e) {
     return unreadable(`${path} cannot be read: ${messageOf(e)}`);
@@ -349,8 +273,4 @@ function canonicalJson(value: unknown): string {
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value);
-}
-
-function names(versions: readonly { version: string }[]): string {
-  return versions.length > 0 ? versions.map((v) => v.version).join(', ') : 'none';
 }

@@ -1,7 +1,7 @@
 import { testModelRepository } from '@argus/testing';
 import { join } from 'node:path';
 import type { RunPlan } from './model-core';
-import { InlineRunner, type Runner, RunnerPool, ThreadRunner } from './runner';
+import { InlineRunner, ortSessionOptions, type Runner, RunnerPool, ThreadRunner } from './runner';
 import { SharedSlots } from './slots';
 
 const OPTIONS = { provider: 'cpu', intraOpThreads: 1, interOpThreads: 1, spinning: false };
@@ -161,5 +161,19 @@ describe(RunnerPool.name, () => {
     };
     await expect(RunnerPool.create(3, create)).rejects.toThrow(/third/);
     expect(released.sort()).toEqual([0, 1]);
+  });
+});
+
+describe(ortSessionOptions.name, () => {
+  it('names the CUDA device in the CUDA provider\'s options, and leaves other providers as names', () => {
+    expect(ortSessionOptions({ ...OPTIONS, provider: 'cuda', cudaDeviceId: 1 }).executionProviders).toEqual([{ name: 'cuda', deviceId: 1 }]);
+    expect(ortSessionOptions({ ...OPTIONS, provider: 'cuda' }).executionProviders).toEqual(['cuda']);
+    expect(ortSessionOptions({ ...OPTIONS, provider: 'cpu', cudaDeviceId: 1 }).executionProviders).toEqual(['cpu']);
+  });
+
+  it('keeps the thread counts and spinning in the options ONNX Runtime reads', () => {
+    const options = ortSessionOptions({ provider: 'cpu', intraOpThreads: 2, interOpThreads: 0, spinning: true });
+    expect(options).toMatchObject({ intraOpNumThreads: 2, extra: { session: { intra_op: { allow_spinning: '1' } } } });
+    expect(options).not.toHaveProperty('interOpNumThreads');
   });
 });

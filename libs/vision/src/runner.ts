@@ -13,6 +13,8 @@ export interface RunnerOptions {
   interOpThreads: number;
   /** Let ONNX Runtime's idle threads spin for work (lower latency, CPU burnt while idle). */
   spinning: boolean;
+  /** The CUDA device the session runs on, when the provider is `cuda` (ONNX Runtime's default: 0). */
+  cudaDeviceId?: number;
 }
 
 /** Runs one ONNX Runtime session, here or on another thread. */
@@ -39,10 +41,16 @@ export interface Runner {
   release(): Promise<void>;
 }
 
-function sessionOptions(options: RunnerOptions): ort.InferenceSession.SessionOptions {
+/**
+ * ONNX Runtime's session options for a runner. onnxruntime-node (1.29) reads only `deviceId` of
+ * the CUDA provider's options; its arena, memory limit and cuDNN search keep their defaults.
+ */
+export function ortSessionOptions(options: RunnerOptions): ort.InferenceSession.SessionOptions {
   const spin = options.spinning ? '1' : '0';
+  const provider: ort.InferenceSession.ExecutionProviderConfig =
+    options.provider === 'cuda' && options.cudaDeviceId !== undefined ? { name: 'cuda', deviceId: options.cudaDeviceId } : options.provider;
   return {
-    executionProviders: [options.provider],
+    executionProviders: [provider],
     graphOptimizationLevel: 'all',
     ...(options.intraOpThreads > 0 ? { intraOpNumThreads: options.intraOpThreads } : {}),
     ...(options.interOpThreads > 0 ? { interOpNumThreads: options.interOpThreads } : {}),
@@ -60,7 +68,7 @@ export class InlineRunner implements Runner {
 
   /** Creates the session here. */
   static async create(path: string, options: RunnerOptions): Promise<InlineRunner> {
-    return new InlineRunner(await SessionCore.create(path, sessionOptions(options)));
+    return new InlineRunner(await SessionCore.create(path, ortSessionOptions(options)));
   }
 
   get inputs(): TensorIo[] {
@@ -166,7 +174,7 @@ export class ThreadRunner implements Runner {
     const program = threadProgram();
     const runner = new ThreadRunner(new Worker(program.file, program.options));
     try {
-      const reply = await runner.call({ kind: 'load', path, options: sessionOptions(options) });
+      const reply = await runner.call({ kind: 'load', path, options: ortSessionOptions(options) });
       runner.inputs = reply.inputs ?? [];
       runner.outputs = reply.outputs ?? [];
       return runner;

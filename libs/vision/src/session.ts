@@ -37,6 +37,8 @@ export interface SessionOptions {
    * sets it to how many jobs it works on at once.
    */
   sharedSlots?: number;
+  /** The CUDA device models run on when the provider is `cuda` (CUDA_DEVICE_ID). */
+  cudaDeviceId?: number;
 }
 
 interface Loaded {
@@ -205,8 +207,8 @@ export class DetectorSession {
     return outputs;
   }
 
-  /** What the inference app publishes about this model (ModelInfo without updatedAt). */
-  info(): Omit<ModelInfo, 'updatedAt'> {
+  /** What the inference app publishes about this version (ModelInfo but its traffic weight and updatedAt). */
+  info(): Omit<ModelInfo, 'updatedAt' | 'weight'> {
     const { confidence, iou, maxDetections } = this.entry.overrides;
     const defaults = {
       ...(confidence !== undefined ? { confidence } : {}),
@@ -217,6 +219,7 @@ export class DetectorSession {
     return {
       name: this.entry.name,
       version: this.entry.version,
+      digest: this.entry.digest,
       family: this.spec.family,
       input: { width: this.spec.inputWidth, height: this.spec.inputHeight },
       dynamicBatch: this.spec.dynamicBatch,
@@ -249,6 +252,7 @@ async function load(entry: ModelEntry, requested: string[], options: SessionOpti
         intraOpThreads: options.intraOpThreads,
         interOpThreads: options.interOpThreads,
         spinning: options.spinning ?? false,
+        ...(options.cudaDeviceId !== undefined ? { cudaDeviceId: options.cudaDeviceId } : {}),
       };
       const threads = Math.max(1, options.modelThreads ?? 1);
       let session: Runner;

@@ -1,4 +1,4 @@
-import { DetectJobs, REDIS } from '@argus/broker';
+import { DetectJobs } from '@argus/broker';
 import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
 import { detectQueueName, QueueName } from '@argus/contracts';
 import { createBullBoard } from '@bull-board/api';
@@ -9,10 +9,8 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleIn
 import { HttpAdapterHost } from '@nestjs/core';
 import type { Queue } from 'bullmq';
 import type { Express } from 'express';
-import type { Redis } from 'ioredis';
 import { ModelCatalog } from '../models/model-catalog.service';
-import { basicAuth } from './basic-auth';
-import { RedisLoginLimiter } from './login-limiter';
+import { AdminAuth } from './admin-auth';
 
 /** Where the board lives. */
 export const BOARD_PATH = '/admin/queues';
@@ -41,7 +39,7 @@ export class BullBoardMount implements OnModuleInit, OnApplicationShutdown {
     private readonly catalog: ModelCatalog,
     @InjectQueue(QueueName.Results) private readonly results: Queue,
     @InjectQueue(QueueName.Maintenance) private readonly maintenance: Queue,
-    @Inject(REDIS) private readonly redis: Redis,
+    private readonly auth: AdminAuth,
     @InjectQueue(QueueName.Batches) private readonly batches: Queue,
     @InjectQueue(QueueName.Webhooks) private readonly webhooks: Queue,
   ) {}
@@ -56,7 +54,7 @@ export class BullBoardMount implements OnModuleInit, OnApplicationShutdown {
     server.setBasePath(BOARD_PATH);
     const board = createBullBoard({ queues: this.adapters([]), serverAdapter: server, options: { uiConfig: { boardTitle: 'Argus queues' } } });
     const refresh = async () => {
-      const models = (await this.catalog.list()).map((m) => m.name).sort();
+      const models = await this.catalog.names();
       const key = models.join(',');
       if (key === this.shown) return;
       this.shown = key;
@@ -68,8 +66,7 @@ export class BullBoardMount implements OnModuleInit, OnApplicationShutdown {
     this.timer = setInterval(tick, REFRESH_MS);
     this.timer.unref();
     const app = this.host.httpAdapter.getInstance<Express>();
-    const limiter = new RedisLoginLimiter(this.redis, this.config.redis.prefix, this.config.adminLogins);
-    app.use(BOARD_PATH, basicAuth(admin, 'Argus queues', limiter), server.getRouter() as Express);
+    app.use(BOARD_PATH, this.auth.middleware('Argus queues'), server.getRouter() as Express);
     this.logger.log({ msg: 'Bull Board mounted', path: BOARD_PATH });
   }
 

@@ -107,7 +107,7 @@ export class BatchesController {
         const items: BatchItemResult[] = first.done ? [] : [...first.value];
         for await (const page of pages) items.push(...page);
         const model = items[0]?.detection.model.name;
-        const labels = model ? ((await this.catalog.list().catch(() => [])).find((m) => m.name === model)?.labels ?? []) : [];
+        const labels = model ? ((await this.catalog.served().catch(() => [])).find((m) => m.name === model)?.labels ?? []) : [];
         res.end(JSON.stringify(cocoDocument(id, items, labels)));
         return;
       }

@@ -134,7 +134,7 @@ export class BatchesService {
       await this.batches.create(batch);
     }
     await inOrder(prepared, ADMIT_CONCURRENCY, (item, index) =>
-      this.detections.admit(item, { clientId: submission.clientId, key: `batch:${batchId}:${index}`, fingerprint: `${item.record.workKey}:${item.record.priority}` }, false),
+      this.detections.admit(item, { clientId: submission.clientId, key: `batch:${batchId}:${index}`, fingerprint: item.fingerprint }, false),
     );
     this.logger.log({ msg: 'batch accepted', batchId, images: total, files: files.length, urls: urls.length, resumed: running !== null });
     const now = await this.batches.get(batchId);

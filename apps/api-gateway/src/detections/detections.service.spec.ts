@@ -16,12 +16,21 @@ import { DetectionsService, type Submission } from './detections.service';
 const model = testModelInfo(['person', 'bicycle', 'car']);
 
 /** The submission use case on fakes of the store, the queues and the completion channel. */
-function setup(options: { overload?: { now: Overload | null }; workers?: number; cacheScope?: 'tenant' | 'global' } = {}) {
+function setup(options: { overload?: { now: Overload | null }; workers?: number; cacheScope?: 'tenant' | 'global'; alternate?: boolean } = {}) {
   const store = new FakeStore();
   const jobs = new FakeDetectJobs();
   const persist = new FakePersistJobs();
   const events = new FakeJobEvents();
-  const catalog = { resolve: async () => model, liveWorkers: async () => options.workers ?? 1 } as unknown as ModelCatalog;
+  // Weighted picks alternate between versions v1 and v2; `name@version` pins.
+  let picks = 0;
+  const catalog = {
+    choose: async (text: string) => {
+      const [, pinned] = text.split('@');
+      if (pinned) return { info: { ...model, version: pinned }, pinned: true };
+      return { info: { ...model, version: options.alternate && picks++ % 2 === 1 ? 'v2' : 'v1' }, pinned: false };
+    },
+    liveWorkers: async () => options.workers ?? 1,
+  } as unknown as ModelCatalog;
   const backpressure = {
     check: async () => options.overload?.now ?? null,
     refusal: () => new ApiError('overloaded', 'too much', { 'Retry-After': '5' }),
@@ -157,6 +166,25 @@ describe(DetectionsService.name, () => {
     const { service } = setup({ workers: 0 });
     const reply = await service.submit(submission());
     expect(reply.view.note).toMatch(/No inference process serves model "yolox-nano"/);
+  });
+
+  it('records a pinned version in the request and its job, and never shares work between a pin and a weighted pick', async () => {
+    const { service, store, jobs } = setup();
+    const weighted = await service.submit(submission());
+    const pinned = await service.submit(submission({ fields: { model: 'yolox-nano@v1' } }));
+    expect(pinned.view.model).toEqual({ name: 'yolox-nano', version: 'v1' });
+    expect(store.requests.get(pinned.view.id)?.record.pinned).toBe(true);
+    expect(store.requests.get(weighted.view.id)?.record.pinned).toBeUndefined();
+    // Same image, same version: still two pieces of work, since only the weighted one may run elsewhere.
+    expect(jobs.jobs.has(pinned.view.id)).toBe(true);
+    expect(store.requests.get(pinned.view.id)?.record.workKey).not.toBe(store.requests.get(weighted.view.id)?.record.workKey);
+  });
+
+  it('replays a retry with the same Idempotency-Key even when the weights pick another version for it', async () => {
+    const { service } = setup({ alternate: true });
+    const first = await service.submit(submission({ idempotencyKey: 'k-canary' }));
+    const again = await service.submit(submission({ idempotencyKey: 'k-canary' }));
+    expect(again.view.id).toBe(first.view.id);
   });
 
   it('refuses a priority the key may not ask for', async () => {

@@ -55,6 +55,8 @@ export interface Prepared {
   record: RequestRecord;
   image: Buffer;
   deadline: number | undefined;
+  /** What the request asks for, for its Idempotency-Key: the same image, model as named, options and priority. */
+  fingerprint: string;
 }
 
 /** How admission went for a request: replayed (its Idempotency-Key named another), answered from the cache, or queued. */
@@ -102,7 +104,7 @@ export class DetectionsService {
     // result is still served (it adds no work).
     await this.refuseIfOverloaded([record]);
 
-    const fingerprint = `${record.workKey}:${record.priority}`;
+    const { fingerprint } = prepared;
     const idempotency = submission.idempotencyKey !== undefined ? { clientId: submission.clientId, key: submission.idempotencyKey, fingerprint } : undefined;
     const admitted = await this.admit(prepared, idempotency, true);
     switch (admitted.kind) {
@@ -140,13 +142,15 @@ export class DetectionsService {
    */
   async prepare(image: Buffer, fields: BatchFields, submitter: Submitter, extra: { id?: string; batchId?: string; callbackUrl?: string } = {}): Promise<Prepared> {
     const probe = await probeImage(image, { maxBytes: this.config.limits.maxImageBytes, maxPixels: this.config.limits.maxImagePixels });
-    const model = await this.catalog.resolve(fields.model ?? this.config.models.default);
+    // The version too: the one named (`name@version`), else one by the traffic weights.
+    const { info: model, pinned } = await this.catalog.choose(fields.model ?? this.config.models.default);
     const classes = resolveClasses(fields.classes, model);
     const params = detectParams(fields, model, classes?.ids ?? null, this.config.defaults);
     const sha256 = sha256Hex(image);
     // Per tenant by default: a client must not learn (from `cached`, or from how fast the answer
     // comes) that someone else sent the same photo.
-    const key = workKey(sha256, { name: model.name, version: model.version }, params, this.config.cache.scope === 'tenant' ? submitter.clientId : null);
+    const tenant = this.config.cache.scope === 'tenant' ? submitter.clientId : null;
+    const key = workKey(sha256, { name: model.name, version: model.version, digest: model.digest, pinned }, params, tenant);
     const record: RequestRecord = {
       id: extra.id ?? newRequestId(),
       workKey: key,
@@ -155,6 +159,7 @@ export class DetectionsService {
       height: probe.height,
       bytes: image.length,
       model: { name: model.name, version: model.version },
+      ...(pinned ? { pinned } : {}),
       params,
       classLabels: classes?.labels ?? null,
       priority: priorityOf(fields),
@@ -165,7 +170,9 @@ export class DetectionsService {
       ...(extra.batchId ? { batchId: extra.batchId } : {}),
     };
     const deadline = fields.deadlineMs !== undefined ? Date.now() + fields.deadlineMs : undefined;
-    return { record, image, deadline };
+    // What the client asked for, not the version the weights picked: a retry may be picked another.
+    const fingerprint = `${workKey(sha256, { name: fields.model ?? this.config.models.default, version: '' }, params, tenant)}:${record.priority}`;
+    return { record, image, deadline, fingerprint };
   }
 
   /** 503 (Retry-After) when the queues are too full for new work, unless every request is answered from the cache. */

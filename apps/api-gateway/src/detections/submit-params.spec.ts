@@ -45,6 +45,16 @@ describe(parseSubmitFields.name, () => {
     expect(codeOf(() => parseSubmitFields({ model: "yolox'; DROP TABLE detections; --" }))).toBe('400 validation_failed');
     expect(codeOf(() => parseSubmitFields({ model: '../../etc/passwd' }))).toBe('400 validation_failed');
   });
+
+  it('takes a model name, or name@version to pin a version, and nothing else with an @', () => {
+    expect(parseSubmitFields({ model: 'yolox-nano' })).toEqual({ model: 'yolox-nano' });
+    expect(parseSubmitFields({ model: ' yolox-nano@2 ' })).toEqual({ model: 'yolox-nano@2' });
+    expect(parseSubmitFields({ model: 'yolox-nano@v2.1-rc_3' })).toEqual({ model: 'yolox-nano@v2.1-rc_3' });
+    for (const bad of ['yolox-nano@', '@2', 'yolox-nano@2@3', 'yolox-nano@.hidden', 'yolox-nano@../1', `yolox-nano@${'9'.repeat(65)}`]) {
+      expect({ bad, code: codeOf(() => parseSubmitFields({ model: bad })) }).toEqual({ bad, code: '400 validation_failed' });
+    }
+    expect(() => parseSubmitFields({ model: 'yolox-nano@' })).toThrow(/optionally @version/);
+  });
 });
 
 describe(resolveClasses.name, () => {

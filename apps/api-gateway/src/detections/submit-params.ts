@@ -1,4 +1,4 @@
-import { type DetectParams, MAX_DEADLINE_MS, type ModelInfo, type Priority, PRIORITIES } from '@argus/contracts';
+import { type DetectParams, MAX_DEADLINE_MS, type ModelInfo, parseModelSelector, type Priority, PRIORITIES } from '@argus/contracts';
 import { z } from 'zod';
 import { ApiError } from '../errors/api-error';
 
@@ -10,7 +10,15 @@ const threshold = z.coerce.number().min(0).max(1);
 /** The options a client may send with an image (form fields, or query parameters with a raw body). */
 export const SubmitFieldsSchema = z
   .object({
-    model: optional(z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, dash and underscore only')),
+    /** A model name, or `name@version` to pin one version (otherwise the traffic weights pick it). */
+    model: optional(
+      z
+        .string()
+        .trim()
+        .min(1)
+        .max(170)
+        .refine((text) => parseModelSelector(text) !== null, 'a model name (letters, digits, dot, dash and underscore), optionally @version'),
+    ),
     priority: optional(z.enum(PRIORITIES)),
     confidence: optional(threshold),
     iou: optional(threshold),

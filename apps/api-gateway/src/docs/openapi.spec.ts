@@ -11,8 +11,8 @@ import { AppModule } from '../app.module';
 import { BatchFieldsSchema, SubmitFieldsSchema } from '../detections/submit-params';
 import { buildOpenApiDocument, hasSuccessSchema, operationsOf } from './openapi';
 
-/** Routes served that are not REST API: the web page and its assets. */
-const NOT_REST = new Set(['get /', 'get /web/{file}']);
+/** Routes served that are not REST API: the web page and its assets, and the operators' models API (admin basic auth, like Bull Board; docs/api.md). */
+const NOT_REST = new Set(['get /', 'get /web/{file}', 'get /admin/models', 'post /admin/models/{selector}/{action}']);
 
 interface Layer {
   route?: { path: string; methods: Record<string, boolean> };

@@ -18,7 +18,8 @@ const EXTERNAL_OPERATIONS: Readonly<Record<string, OperationObject>> = {
   'get /v1/models': {
     operationId: 'listModels',
     summary: 'The models served',
-    description: 'Version, family, input size, batching and the execution provider in use, with the number of live inference processes.',
+    description:
+      'Version, family, input size, batching and the execution provider in use, with the number of live inference processes, and every version with its traffic weight and state; models no process could load are listed apart, with why.',
     tags: ['models'],
     responses: { '200': { description: 'The models.', content: { 'application/json': { schema: ref('ModelList') } } } },
   },

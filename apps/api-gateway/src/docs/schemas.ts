@@ -1,4 +1,14 @@
-import { BatchResultSchema, BatchViewSchema, DetectionStatusSchema, DetectionViewSchema, ErrorInfoSchema, MODEL_FAMILIES, PrioritySchema } from '@argus/contracts';
+import {
+  BatchResultSchema,
+  BatchViewSchema,
+  DetectionStatusSchema,
+  DetectionViewSchema,
+  ErrorInfoSchema,
+  MODEL_FAMILIES,
+  PrioritySchema,
+  SERVED_MODEL_STATES,
+  SERVED_VERSION_STATES,
+} from '@argus/contracts';
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { z } from 'zod';
 import { MAX_DEADLINE_MS } from '@argus/contracts';
@@ -26,7 +36,11 @@ export const DetectionStatusEventSchema = z.object({
  * (apps/api-gateway/src/detections/submit-params.ts).
  */
 export const SUBMIT_OPTIONS: Readonly<Record<string, SchemaObject>> = {
-  model: { type: 'string', description: 'Model name (GET /v1/models); default DEFAULT_MODEL.', example: 'yolox-nano' },
+  model: {
+    type: 'string',
+    description: 'Model name (GET /v1/models), or name@version to pin one version (otherwise the traffic weights pick it); default DEFAULT_MODEL.',
+    example: 'yolox-nano',
+  },
   priority: { type: 'string', enum: [...PrioritySchema.options], default: 'normal' },
   confidence: { type: 'number', minimum: 0, maximum: 1, description: 'Score threshold; default the model\'s or DEFAULT_CONFIDENCE.' },
   iou: { type: 'number', minimum: 0, maximum: 1, description: 'NMS IoU threshold; default DEFAULT_IOU.' },
@@ -64,6 +78,20 @@ export const BATCH_OPTIONS: Readonly<Record<string, SchemaObject>> = Object.from
         : [name, schema],
     ),
 );
+
+/** One version of a model as GET /v1/models lists it. */
+const MODEL_VERSION: SchemaObject = {
+  type: 'object',
+  required: ['version', 'digest', 'weight', 'state', 'reason', 'workers'],
+  properties: {
+    version: { type: 'string', example: '2' },
+    digest: { type: 'string', nullable: true, description: 'sha256 of the model file and of the model.json settings it runs with; null when unreadable.' },
+    weight: { type: 'number', description: 'Relative share of the requests that do not name a version.' },
+    state: { type: 'string', enum: [...SERVED_VERSION_STATES], description: 'The best state any live inference process reports; offline: none holds it.' },
+    reason: { type: 'string', nullable: true, description: 'Why it does not serve (failed, unloaded, draining); null while it serves.' },
+    workers: { type: 'integer', description: 'Inference processes serving this version now.' },
+  },
+};
 
 /** Every schema the document names, generated from the zod contracts where they exist. */
 export function openApiSchemas() {
@@ -116,16 +144,34 @@ export function openApiSchemas() {
     BatchResult: fromZod(BatchResultSchema),
     ModelList: {
       type: 'object',
-      required: ['models'],
+      required: ['models', 'unavailable'],
       properties: {
         models: {
           type: 'array',
           items: {
             type: 'object',
-            required: ['name', 'version', 'family', 'input', 'dynamicBatch', 'maxBatchSize', 'provider', 'requestedProviders', 'classes', 'workers', 'updatedAt'],
+            required: [
+              'name',
+              'version',
+              'family',
+              'input',
+              'dynamicBatch',
+              'maxBatchSize',
+              'provider',
+              'requestedProviders',
+              'classes',
+              'workers',
+              'updatedAt',
+              'state',
+              'reason',
+              'versions',
+            ],
             properties: {
               name: { type: 'string', example: 'yolox-nano' },
-              version: { type: 'string', description: 'First 12 hex digits of the model file\'s sha256.' },
+              version: {
+                type: 'string',
+                description: 'The primary version (most traffic), which the other fields describe: its folder name, or the first 12 hex digits of the model file\'s sha256.',
+              },
               family: { type: 'string', enum: [...MODEL_FAMILIES] },
               input: { type: 'object', required: ['width', 'height'], properties: { width: { type: 'integer' }, height: { type: 'integer' } } },
               dynamicBatch: { type: 'boolean' },
@@ -135,6 +181,23 @@ export function openApiSchemas() {
               classes: { type: 'integer', description: 'Number of class labels.' },
               workers: { type: 'integer', description: 'Inference processes serving the model now (by heartbeat).' },
               updatedAt: { type: 'string' },
+              state: { type: 'string', enum: [...SERVED_MODEL_STATES], description: 'offline: no live inference process holds it (its jobs wait).' },
+              reason: { type: 'string', nullable: true, description: 'Why it does not serve; null while it serves.' },
+              versions: { type: 'array', items: MODEL_VERSION, description: 'Every version, oldest first.' },
+            },
+          },
+        },
+        unavailable: {
+          type: 'array',
+          description: 'Models the inference processes report but could never load: broken, loading for the first time, or unloaded.',
+          items: {
+            type: 'object',
+            required: ['name', 'state', 'reason', 'versions'],
+            properties: {
+              name: { type: 'string' },
+              state: { type: 'string', enum: [...SERVED_MODEL_STATES] },
+              reason: { type: 'string', nullable: true },
+              versions: { type: 'array', items: MODEL_VERSION },
             },
           },
         },

@@ -25,6 +25,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   deadline_exceeded: 504,
   invalid_model: 500,
   no_models: 503,
+  model_unavailable: 503,
   overloaded: 503,
   unavailable: 503,
   inference_failed: 500,

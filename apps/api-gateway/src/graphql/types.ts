@@ -10,6 +10,11 @@ import {
   MODEL_FAMILIES,
   PRIORITIES,
   type Priority,
+  SERVED_MODEL_STATES,
+  SERVED_VERSION_STATES,
+  type ServedModelState,
+  type ServedVersionState,
+  type VersionSummary,
 } from '@argus/contracts';
 import { Field, Float, ID, InputType, Int, ObjectType, OmitType, registerEnumType } from '@nestjs/graphql';
 
@@ -24,6 +29,16 @@ registerEnumType(DetectionStatusEnum, { name: 'DetectionStatus', description: 'q
 registerEnumType(PriorityEnum, { name: 'Priority' });
 registerEnumType(ErrorCodeEnum, { name: 'ErrorCode', description: 'The same codes as REST errors (`error.code`) and `extensions.code`.' });
 registerEnumType(ModelFamilyEnum, { name: 'ModelFamily' });
+export const ModelStateEnum = enumOf(SERVED_MODEL_STATES);
+export const ModelVersionStateEnum = enumOf(SERVED_VERSION_STATES);
+registerEnumType(ModelStateEnum, {
+  name: 'ModelState',
+  description: 'serving (a version takes traffic), loading, unavailable (none can be loaded: see reason), unloaded (by an operator), offline (no live inference process holds it; its jobs wait)',
+});
+registerEnumType(ModelVersionStateEnum, {
+  name: 'ModelVersionState',
+  description: 'The best state any live inference process reports: serving, loading, draining (withdrawn, finishing its jobs), failed (see reason), unloaded (by an operator), offline (none holds it)',
+});
 
 @ObjectType('ModelRef')
 export class ModelRefType {
@@ -114,10 +129,20 @@ export class ModelInputType {
   @Field(() => Int) height!: number;
 }
 
+@ObjectType('ModelVersion')
+export class ModelVersionType implements VersionSummary {
+  @Field() version!: string;
+  @Field(() => String, { nullable: true, description: 'sha256 of the model file and of the model.json settings it runs with; null when unreadable.' }) digest!: string | null;
+  @Field(() => Float, { description: 'Relative share of the requests that do not name a version.' }) weight!: number;
+  @Field(() => ModelVersionStateEnum) state!: ServedVersionState;
+  @Field(() => String, { nullable: true, description: 'Why it does not serve (failed, unloaded, draining); null while it serves.' }) reason!: string | null;
+  @Field(() => Int, { description: 'Inference processes serving this version now.' }) workers!: number;
+}
+
 @ObjectType('Model')
 export class ModelType {
   @Field() name!: string;
-  @Field({ description: 'First 12 hex digits of the model file\'s sha256.' }) version!: string;
+  @Field({ description: 'The primary version (most traffic): its folder name, or the first 12 hex digits of the model file\'s sha256. Every version is in `versions`.' }) version!: string;
   @Field(() => ModelFamilyEnum) family!: string;
   @Field(() => ModelInputType) input!: ModelInputType;
   @Field() dynamicBatch!: boolean;
@@ -127,6 +152,17 @@ export class ModelType {
   @Field(() => [String], { description: 'Class labels, by class id.' }) labels!: string[];
   @Field(() => Int, { description: 'Inference processes serving the model now.' }) workers!: number;
   @Field() updatedAt!: string;
+  @Field(() => ModelStateEnum) state!: ServedModelState;
+  @Field(() => String, { nullable: true, description: 'Why it does not serve; null while it serves.' }) reason!: string | null;
+  @Field(() => [ModelVersionType], { description: 'Every version, oldest first, with its traffic weight and state. Ask for one with model: "name@version".' }) versions!: ModelVersionType[];
+}
+
+@ObjectType('UnavailableModel', { description: 'A model the inference processes report but could never load: broken, loading for the first time, or unloaded.' })
+export class UnavailableModelType {
+  @Field() name!: string;
+  @Field(() => ModelStateEnum) state!: ServedModelState;
+  @Field(() => String, { nullable: true }) reason!: string | null;
+  @Field(() => [ModelVersionType]) versions!: ModelVersionType[];
 }
 
 @ObjectType('DetectionEvent', { description: 'A status change of a detection; the last one (completed or failed) carries the detection.' })
@@ -139,7 +175,7 @@ export class DetectionEventType {
 
 @InputType('DetectionOptions', { description: 'The same options as REST form fields; absent ones take the model\'s or the service\'s defaults.' })
 export class DetectionOptionsInput {
-  @Field(() => String, { nullable: true }) model?: string | null;
+  @Field(() => String, { nullable: true, description: 'A model name, or name@version to pin one version; otherwise the traffic weights pick it.' }) model?: string | null;
   @Field(() => PriorityEnum, { nullable: true }) priority?: Priority | null;
   @Field(() => Float, { nullable: true }) confidence?: number | null;
   @Field(() => Float, { nullable: true }) iou?: number | null;

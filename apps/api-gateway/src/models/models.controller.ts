@@ -1,4 +1,4 @@
-import type { ModelSummary } from '@argus/contracts';
+import type { ModelList } from '@argus/contracts';
 import { Controller, Get } from '@nestjs/common';
 import { ModelCatalog } from './model-catalog.service';
 
@@ -6,10 +6,13 @@ import { ModelCatalog } from './model-catalog.service';
 export class ModelsController {
   constructor(private readonly catalog: ModelCatalog) {}
 
-  /** The models served, with version, family, input size, batching and execution provider. */
+  /**
+   * The models served, with version, family, input size, batching and execution provider, and
+   * each version's weight and state; models no process could load are listed apart, with why.
+   */
   @Get()
-  async list(): Promise<{ models: ModelSummary[] }> {
-    const models = await this.catalog.served();
-    return { models: models.map(({ labels, ...m }) => ({ ...m, classes: labels.length })) };
+  async list(): Promise<ModelList> {
+    const [models, unavailable] = await Promise.all([this.catalog.served(), this.catalog.unavailable()]);
+    return { models: models.map(({ labels, ...m }) => ({ ...m, classes: labels.length })), unavailable };
   }
 }

@@ -8,6 +8,7 @@ import { UnrecoverableError } from 'bullmq';
 import type { ModelHost } from '../models/model-host.service';
 import { DetectProcessor } from './detect.processor';
 import { DetectService } from './detect.service';
+import { JobFailure } from './failure';
 
 /** The processor and the use case on fakes of the store, the results queue and the completion channel; no model runs. */
 function setup() {
@@ -16,7 +17,12 @@ function setup() {
   const persist = new FakePersistJobs();
   const events = new FakeJobEvents();
   const metrics = new Metrics('test');
-  const models = { get: () => ({ info: { name: 'yolox-nano', version: 'v1' } }) } as unknown as ModelHost;
+  const models = {
+    acquire: (_name: string, version: string, pinned: boolean) => {
+      if (pinned && version !== 'v1') throw new JobFailure('model_unavailable', `Version ${version} is not served`);
+      return { model: { info: { name: 'yolox-nano', version: 'v1' } }, fallback: version !== 'v1', release: () => undefined };
+    },
+  } as unknown as ModelHost;
   const service = new DetectService(config, models, store as unknown as ArgusStore, persist as unknown as PersistJobs, metrics);
   const processor = new DetectProcessor(config, service, events as unknown as JobEvents, metrics);
   return { store, persist, events, processor };
@@ -85,5 +91,16 @@ describe(DetectProcessor.name, () => {
     store.failNext = 'jobInputs';
     await expect(processor.process(job)).rejects.toBeInstanceOf(UnrecoverableError);
     expect(persist.handed()).toEqual([{ id: record.id, end: expect.objectContaining({ attempts: 3, outcome: expect.objectContaining({ ok: false }) }) }]);
+  });
+
+  it('fails a job pinned to a version this worker does not serve, for good, without keeping the failure for identical requests', async () => {
+    const { processor, store, persist } = setup();
+    const { record, job } = await admitted(store, 'f'.repeat(64), { model: { name: 'yolox-nano', version: 'v9' }, pinned: true });
+    const error = await processor.process(job).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnrecoverableError);
+    expect(decodeFailure((error as Error).message).code).toBe('model_unavailable');
+    // Once the version serves again, the same request must run, not meet a remembered failure.
+    expect(store.outcomes.has(record.workKey)).toBe(false);
+    expect(persist.handed()[0]?.end.outcome).toMatchObject({ ok: false, error: { code: 'model_unavailable' } });
   });
 });

@@ -85,7 +85,7 @@ export class DetectProcessor implements BeforeApplicationShutdown, OnApplication
     const parsed = DetectJobSchema.safeParse(job.data);
     if (!parsed.success) {
       // Without a valid payload there is no work key to report to: fail the job alone, loudly.
-      this.metrics.jobsTotal.inc({ queue, outcome: 'failed', code: 'validation_failed' });
+      this.metrics.jobsTotal.inc({ queue, version: '', outcome: 'failed', code: 'validation_failed' });
       this.logger.error({ msg: 'invalid job payload', jobId: context.jobId, issues: parsed.error.issues.slice(0, 5) });
       throw new UnrecoverableError(encodeFailure({ code: 'validation_failed', message: `Invalid job payload: ${parsed.error.message}` }));
     }
@@ -95,7 +95,7 @@ export class DetectProcessor implements BeforeApplicationShutdown, OnApplication
       this.logger.debug({ msg: 'job start', jobId: context.jobId, attempt: context.attempt, model: data.model.name, priority: data.priority });
       try {
         const result = await this.detect.detect(data, context);
-        this.metrics.jobsTotal.inc({ queue, outcome: 'completed', code: '' });
+        this.metrics.jobsTotal.inc({ queue, version: result.model.version, outcome: 'completed', code: '' });
         this.logger.log({
           msg: 'job done',
           jobId: context.jobId,
@@ -111,11 +111,11 @@ export class DetectProcessor implements BeforeApplicationShutdown, OnApplication
         const final = !retryable || context.attempt >= attempts;
         this.logger.warn({ msg: final ? 'job failed' : 'job attempt failed; will retry', jobId: context.jobId, attempt: context.attempt, code: info.code, error: info.message, ms: Math.round(performance.now() - started) });
         if (!final) {
-          this.metrics.jobsTotal.inc({ queue, outcome: 'retried', code: info.code });
+          this.metrics.jobsTotal.inc({ queue, version: data.model.version, outcome: 'retried', code: info.code });
           await this.events.announce(context.jobId, 'queued').catch(() => undefined); // a missed announcement only delays a watcher
           throw new Error(encodeFailure(info), { cause: error });
         }
-        this.metrics.jobsTotal.inc({ queue, outcome: 'failed', code: info.code });
+        this.metrics.jobsTotal.inc({ queue, version: data.model.version, outcome: 'failed', code: info.code });
         await this.detect.fail(data, context, info, !retryable);
         throw new UnrecoverableError(encodeFailure(info));
       }

@@ -52,13 +52,24 @@ export class DetectService {
       throw new JobFailure('deadline_exceeded', `The job waited past its deadline (${new Date(job.deadline).toISOString()}) and was not run`);
     }
 
-    const model = this.models.get(job.model.name);
-    const { name, version } = model.info;
     if (!bytes) {
       throw new JobFailure('image_expired', 'The image bytes expired from Redis before the job ran; raise IMAGE_TTL_SECONDS or add workers');
     }
-
-    const { prepared, run, detections, postprocessMs } = await this.infer(model, bytes, job.params);
+    // The version the job names, or (when it was the gateway's weighted pick and is gone since)
+    // the model's primary version; the result says which ran.
+    const lease = this.models.acquire(job.model.name, job.model.version, job.pinned ?? false);
+    const model = lease.model;
+    const { name, version } = model.info;
+    if (lease.fallback) {
+      this.logger.log({ msg: 'version no longer served here; running the primary version', jobId: context.jobId, model: name, asked: job.model.version, ran: version });
+    }
+    let inferred: Awaited<ReturnType<DetectService['infer']>>;
+    try {
+      inferred = await this.infer(model, bytes, job.params);
+    } finally {
+      lease.release();
+    }
+    const { prepared, run, detections, postprocessMs } = inferred;
 
     const finishedAt = Date.now();
     const queueWait = Math.max(0, context.activeAt - job.enqueuedAt);
@@ -80,7 +91,8 @@ export class DetectService {
       finishedAt: new Date(finishedAt).toISOString(),
     };
 
-    await this.end(job, context, { ok: true, result }, true);
+    // A result from another version than the work names is not kept as that work's outcome.
+    await this.end(job, context, { ok: true, result }, !lease.fallback);
 
     this.metrics.observeStage('queue_wait', queueWait, name, version);
     this.metrics.observeStage('fetch', fetchMs, name, version);
@@ -117,10 +129,11 @@ export class DetectService {
   /**
    * Ends work that failed for good: the failure becomes the work's outcome (so identical requests
    * in flight get it too) and goes to apps/results for every attached request. A missed deadline
-   * says nothing about the work: it is not stored, so identical requests without a deadline run it.
+   * or a version not served says nothing about the work: it is not stored, so identical requests
+   * without a deadline, or once the version serves again, run it.
    */
   async fail(job: Pick<DetectJob, 'workKey' | 'sha256'>, context: JobContext, error: ErrorInfo, remember: boolean): Promise<void> {
-    const ttl = error.code === 'deadline_exceeded' ? false : remember ? this.config.retention.negativeCacheTtlSeconds : 30;
+    const ttl = error.code === 'deadline_exceeded' || error.code === 'model_unavailable' ? false : remember ? this.config.retention.negativeCacheTtlSeconds : 30;
     await this.end(job, context, failed(error), ttl);
   }
 

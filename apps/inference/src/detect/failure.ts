@@ -14,6 +14,7 @@ const DETERMINISTIC = new Set<ErrorCode>([
   'image_too_large',
   'payload_too_large',
   'unknown_model',
+  'model_unavailable',
   'unknown_class',
   'image_expired',
   'deadline_exceeded',

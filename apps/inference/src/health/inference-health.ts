@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { DetectProcessor } from '../detect/detect.processor';
 import type { ModelHost } from '../models/model-host.service';
 
-/** Ready: models loaded, warm and on the asked provider; the worker taking jobs; Redis answering. */
+/** Ready: at least one model serving (each model's state in the detail), none refused for its provider; a worker taking jobs; Redis answering. */
 export function inferenceHealthChecks(models: ModelHost, processor: DetectProcessor, redis: Redis): HealthCheck[] {
   return [
     { name: 'models', check: () => Promise.resolve(models.readiness()) },

@@ -11,6 +11,11 @@ export const DetectJobSchema = z.object({
   workKey: z.string().regex(/^[0-9a-f]{64}$/),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   model: ModelRefSchema,
+  /**
+   * The client asked for this version. A worker that no longer serves it fails a pinned job
+   * (model_unavailable) and runs an unpinned one on the model's primary version instead.
+   */
+  pinned: z.boolean().optional(),
   params: DetectParamsSchema,
   priority: PrioritySchema,
   /** The request that created the job; other requests may attach to it. */
