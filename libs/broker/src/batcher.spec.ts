@@ -61,6 +61,22 @@ describe(Batcher.name, () => {
     expect((await Promise.all(slots)).map((o) => o.output[0])).toEqual([2, 4, 6, 8]);
   });
 
+  it('with gatherTurn, sends what one turn of the event loop submitted as one run, and a lone item after its turn', async () => {
+    const model = controllableRun();
+    const batcher = new Batcher(model.run, { maxBatchSize: 8, maxWaitMs: 0, gatherTurn: true });
+    const together = [1, 2, 3].map((v) => batcher.submit(tensor(v)));
+    expect(model.batches).toEqual([]);
+    await new Promise((r) => setImmediate(r));
+    expect(model.batches).toEqual([3]);
+    await model.finishNext();
+    expect((await Promise.all(together)).map((o) => o.batchSize)).toEqual([3, 3, 3]);
+    const lone = batcher.submit(tensor(4));
+    await new Promise((r) => setImmediate(r));
+    expect(model.batches).toEqual([3, 1]);
+    await model.finishNext();
+    await expect(lone).resolves.toMatchObject({ output: Float32Array.of(8), batchSize: 1 });
+  });
+
   it('waits up to maxWaitMs for company when asked to, then runs what it has', async () => {
     jest.useFakeTimers();
     try {

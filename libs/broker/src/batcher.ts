@@ -15,6 +15,12 @@ export interface BatcherOptions {
   maxWaitMs: number;
   /** Runs at once (default 1): as many as the resource behind it can take side by side. */
   runsInFlight?: number;
+  /**
+   * With maxWaitMs 0: let a run start only once the current turn of the event loop is over
+   * (setImmediate), so items submitted by one burst of callbacks (the jobs of one model run
+   * ending) go together instead of the first alone. Costs a lone item that turn, not a timer.
+   */
+  gatherTurn?: boolean;
 }
 
 interface Pending<I, O> {
@@ -35,6 +41,7 @@ export class Batcher<I, O> {
   private readonly pending: Pending<I, O>[] = [];
   private running = 0;
   private timer: NodeJS.Timeout | undefined;
+  private turn: NodeJS.Immediate | undefined;
 
   constructor(
     private readonly run: (inputs: I[]) => Promise<O[]>,
@@ -57,8 +64,13 @@ export class Batcher<I, O> {
 
   private schedule(): void {
     if (this.running >= (this.options.runsInFlight ?? 1)) return; // a running batch drains the rest when it ends
-    if (this.pending.length >= this.options.maxBatchSize || this.options.maxWaitMs <= 0) {
+    if (this.pending.length >= this.options.maxBatchSize) {
       this.start();
+      return;
+    }
+    if (this.options.maxWaitMs <= 0) {
+      if (!this.options.gatherTurn) this.start();
+      else this.turn ??= setImmediate(() => this.start());
       return;
     }
     this.timer ??= setTimeout(() => this.start(), this.options.maxWaitMs);
@@ -68,6 +80,10 @@ export class Batcher<I, O> {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
+    }
+    if (this.turn) {
+      clearImmediate(this.turn);
+      this.turn = undefined;
     }
     if (this.running >= (this.options.runsInFlight ?? 1) || this.pending.length === 0) return;
     this.running++;

@@ -1,4 +1,4 @@
-import { JobName, type PersistJob, QueueName, type RequestEnd, type RequestRecord } from '@argus/contracts';
+import { type HandedEnd, JobName, type PersistJob, persistRequests, QueueName } from '@argus/contracts';
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
@@ -52,10 +52,15 @@ export class PersistJobs {
     return `${why}.${randomUUID()}`;
   }
 
-  /** Hands requests that ended (their work's end, or their cancellation) to apps/results (nothing to do for none). */
-  async handOver(id: string, end: RequestEnd, records: readonly RequestRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    await this.queue.add(JobName.Persist, { end, records: [...records] }, { jobId: id });
+  /**
+   * Hands requests that ended (their work's end, or their cancellation) to apps/results as one
+   * persist job: a worker that ends several pieces of work at once hands them all over in one job.
+   * Ends without requests are dropped; nothing is added when none is left.
+   */
+  async handOver(id: string, ends: readonly HandedEnd[]): Promise<void> {
+    const kept = ends.filter((e) => e.records.length > 0).map((e) => ({ end: e.end, records: [...e.records] }));
+    if (kept.length === 0) return;
+    await this.queue.add(JobName.Persist, { ends: kept }, { jobId: id });
   }
 
   /** Whether a persist job is still there (waiting, running, or failed for good), so its requests need no hand-over again. */
@@ -74,7 +79,7 @@ export class PersistJobs {
       reason: job.failedReason ?? '',
       attempts: job.attemptsMade,
       failedAt: job.finishedOn ? new Date(job.finishedOn).toISOString() : null,
-      requests: Array.isArray(job.data?.records) ? job.data.records.map((r) => r.id) : [],
+      requests: persistRequests(job.data).map((r) => r.id),
     }));
   }
 

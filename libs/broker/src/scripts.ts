@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -57,6 +57,26 @@ export function defineScripts(redis: Redis): void {
   for (const [name, script] of Object.entries(loadScripts())) {
     if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: script.keys, lua: script.lua });
   }
+}
+
+/**
+ * A pipeline of Argus's scripts on one connection: queue calls with `add`, then `exec` them in one
+ * round trip. The scripts are defined on the connection before the pipeline is made (ioredis
+ * copies the defined commands onto a pipeline when it is created, not later).
+ */
+export function scriptPipeline(redis: Redis): { add(name: ScriptName, keys: string[], args: Arg[]): void; exec(): ReturnType<ChainableCommander['exec']> } {
+  defineScripts(redis);
+  const pipeline = redis.pipeline();
+  return {
+    add(name, keys, args) {
+      const script = loadScripts()[name];
+      if (keys.length !== script.keys) throw new Error(`script ${name} takes ${script.keys} keys, got ${keys.length}`);
+      const command = (pipeline as unknown as Partial<Record<ScriptName, (...a: Arg[]) => unknown>>)[name];
+      if (!command) throw new Error(`script ${name} is not defined on this pipeline`);
+      command.call(pipeline, ...keys, ...args);
+    },
+    exec: () => pipeline.exec(),
+  };
 }
 
 /** Calls one of Argus's scripts (EVALSHA, falling back to EVAL once per connection). */

@@ -51,6 +51,41 @@ describe(ArgusStore.name, () => {
     expect(await ledger()).toContain(third.id);
   });
 
+  it('ends several works in one pipeline: each keeps its own outcome and requests, all marked with one persist job', async () => {
+    const a = record('a1'.repeat(32));
+    const b = record('b1'.repeat(32));
+    const alsoB = record('b1'.repeat(32));
+    for (const r of [a, b, alsoB]) expect((await store.admit(r, Buffer.from('bytes'))).kind).toBe('miss');
+    const bad = failed({ code: 'unsupported_image_type', message: 'not an image' });
+    const handed = await store.endWorks(
+      [
+        { work: a, holder: a.id, outcome: ok, remember: true, eventHead: jobEndMessageHead(a.id, ok) },
+        { work: b, holder: b.id, outcome: bad, remember: true, eventHead: jobEndMessageHead(b.id, bad) },
+      ],
+      'end.together',
+    );
+    expect(handed.map((h) => h.records.map((r) => r.id).sort())).toEqual([[a.id], [b.id, alsoB.id].sort()]);
+    expect(await store.getOutcome(a.workKey)).toEqual(ok);
+    expect(await store.getOutcome(b.workKey)).toMatchObject({ ok: false, error: { code: 'unsupported_image_type' } });
+    for (const r of [a, b, alsoB]) expect(await store.getRequest(r.id)).toMatchObject({ handed: 'end.together' });
+    expect(await store.endWorks([], 'end.none')).toEqual([]);
+  });
+
+  it('ends works on a connection whose first call it is (the scripts are defined before its pipeline is made)', async () => {
+    const r = record('c1'.repeat(32));
+    expect((await store.admit(r, Buffer.from('bytes'))).kind).toBe('miss');
+    const fresh = await redisForTest('store-fresh');
+    try {
+      const first = new ArgusStore(fresh.redis, store.keys.prefix, retention);
+      const bad = failed({ code: 'corrupt_image', message: 'damaged' });
+      const [handed] = await first.endWorks([{ work: r, holder: r.id, outcome: bad, remember: 30, eventHead: jobEndMessageHead(r.id, bad) }], 'end.fresh');
+      expect(handed?.records.map((x) => x.id)).toEqual([r.id]);
+      expect(await store.getOutcome(r.workKey)).toMatchObject({ ok: false, error: { code: 'corrupt_image' } });
+    } finally {
+      await fresh.cleanup();
+    }
+  });
+
   it('claims an Idempotency-Key in the same step as the record, and names its request to the next', async () => {
     const a = record('6'.repeat(64));
     const b = record('6'.repeat(64));

@@ -6,7 +6,7 @@ import {
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { ArgusKeys } from './keys';
-import { runScript } from './scripts';
+import { runScript, scriptPipeline } from './scripts';
 
 export interface RetentionOptions {
   /** How long an outcome answers identical requests. */
@@ -59,6 +59,17 @@ export interface IdempotencyClaim {
   clientId: string;
   key: string;
   fingerprint: string;
+}
+
+/** One piece of work to end (see ArgusStore.endWork). */
+export interface WorkEnding {
+  work: { workKey: string; sha256: string };
+  /** The job holding the work's image. */
+  holder: string;
+  outcome: WorkOutcome;
+  remember: boolean | number;
+  /** The job-events message head announcing the end. */
+  eventHead: string;
 }
 
 /** What ending a piece of work handed over: the records of the requests that were attached. */
@@ -182,32 +193,47 @@ export class ArgusStore {
     persistJobId: string,
     eventHead: string,
   ): Promise<HandOver> {
-    const ttl = remember === false ? 0 : remember === true ? (outcome.ok ? this.retention.cacheTtlSeconds : this.retention.negativeCacheTtlSeconds) : remember;
-    const reply = (await runScript(
-      this.redis,
-      'endWork',
-      [this.keys.outcome(work.workKey), this.keys.image(work.sha256), this.keys.imageHolders(work.sha256), this.keys.attached(work.workKey), this.keys.outcomeIndex()],
-      [
-        JSON.stringify(outcome),
-        ttl,
-        holder,
-        this.retention.imageRetentionSeconds,
-        this.keys.requestPrefix(),
-        persistJobId,
-        this.retention.cacheMaxEntries,
-        this.keys.outcomePrefix(),
-        Date.now(),
-        this.keys.jobEvents(),
-        eventHead,
-      ],
-    )) as [string, string];
-    const records = z.array(z.unknown()).parse(JSON.parse(reply[0]));
-    const parsed: RequestRecord[] = [];
-    for (const r of records) {
-      const record = RequestRecordSchema.safeParse(r);
-      if (record.success) parsed.push(record.data);
+    const [handed] = await this.endWorks([{ work, holder, outcome, remember, eventHead }], persistJobId);
+    if (!handed) throw new Error('endWork: no reply');
+    return handed;
+  }
+
+  /**
+   * Ends several pieces of work in one round trip: one endWork script each (each atomic, as in
+   * endWork), all in one pipeline, their requests all marked as handed to the same persist job.
+   * Replies come in the order of `ends`. A script that fails rejects the whole call (the works
+   * whose scripts ran are safe to end again: a second run finds nobody attached).
+   */
+  async endWorks(ends: readonly WorkEnding[], persistJobId: string): Promise<HandOver[]> {
+    if (ends.length === 0) return [];
+    const pipeline = scriptPipeline(this.redis);
+    const now = Date.now();
+    for (const { work, holder, outcome, remember, eventHead } of ends) {
+      const ttl = remember === false ? 0 : remember === true ? (outcome.ok ? this.retention.cacheTtlSeconds : this.retention.negativeCacheTtlSeconds) : remember;
+      pipeline.add(
+        'endWork',
+        [this.keys.outcome(work.workKey), this.keys.image(work.sha256), this.keys.imageHolders(work.sha256), this.keys.attached(work.workKey), this.keys.outcomeIndex()],
+        [
+          JSON.stringify(outcome),
+          ttl,
+          holder,
+          this.retention.imageRetentionSeconds,
+          this.keys.requestPrefix(),
+          persistJobId,
+          this.retention.cacheMaxEntries,
+          this.keys.outcomePrefix(),
+          now,
+          this.keys.jobEvents(),
+          eventHead,
+        ],
+      );
     }
-    return { records: parsed, missing: z.array(z.string()).parse(JSON.parse(reply[1])) };
+    const replies = (await pipeline.exec()) ?? [];
+    return ends.map((_, i) => {
+      const [error, reply] = replies[i] ?? [new Error('endWork: no reply'), null];
+      if (error) throw error;
+      return parseHandOver(reply as [string, string]);
+    });
   }
 
   /** The cached outcome of a piece of work, if any. */
@@ -337,4 +363,15 @@ export class ArgusStore {
 /** Outcomes are written by Argus's own scripts only: read them back without re-validating each field on the hot path. */
 function parseOutcome(raw: string): WorkOutcome {
   return JSON.parse(raw) as WorkOutcome;
+}
+
+/** The endWork script's reply: the attached requests' records (JSON), and the ids of those whose records had expired. */
+function parseHandOver(reply: [string, string]): HandOver {
+  const records = z.array(z.unknown()).parse(JSON.parse(reply[0]));
+  const parsed: RequestRecord[] = [];
+  for (const r of records) {
+    const record = RequestRecordSchema.safeParse(r);
+    if (record.success) parsed.push(record.data);
+  }
+  return { records: parsed, missing: z.array(z.string()).parse(JSON.parse(reply[1])) };
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { InferenceResultSchema } from './detection';
 import { ErrorInfoSchema, type ErrorInfo } from './errors';
-import { RequestRecordSchema } from './requests';
+import { type RequestRecord, RequestRecordSchema } from './requests';
 
 /**
  * How a piece of work ended: its result, or its failure. The one shape for it: stored as the
@@ -55,12 +55,30 @@ export function isCancel(end: RequestEnd): end is CancelEnd {
   return 'canceled' in end;
 }
 
-/** A persist job (queue `results`): requests that ended, and how. Idempotent by request id. */
-export const PersistJobSchema = z.object({
+/** Requests that ended one way: the end, and the records of the requests it ended. */
+export const HandedEndSchema = z.object({
   end: RequestEndSchema,
   records: z.array(RequestRecordSchema).min(1),
 });
-export type PersistJob = z.infer<typeof PersistJobSchema>;
+export type HandedEnd = z.infer<typeof HandedEndSchema>;
+
+/**
+ * A persist job (queue `results`): requests that ended, and how. A worker ends the jobs of one
+ * model run together, so one persist job may carry several ends. Idempotent by request id.
+ */
+export const PersistJobSchema = z.union([
+  z.object({ ends: z.array(HandedEndSchema).min(1) }),
+  // The one-end shape earlier releases queued: still read, so a rolling upgrade loses no job left waiting.
+  HandedEndSchema.transform((one) => ({ ends: [one] })),
+]);
+export type PersistJob = z.output<typeof PersistJobSchema>;
+
+/** Every request a persist job carries (tolerant of a malformed job, as operators' listings read them). */
+export function persistRequests(job: Partial<PersistJob> | Partial<HandedEnd> | undefined): RequestRecord[] {
+  if (job && 'ends' in job && Array.isArray(job.ends)) return job.ends.flatMap((e) => (Array.isArray(e?.records) ? e.records : []));
+  if (job && 'records' in job && Array.isArray(job.records)) return job.records;
+  return [];
+}
 
 /**
  * A final failure as BullMQ's `failedReason` (a string): JSON of {@link ErrorInfo}, so whoever

@@ -1,5 +1,5 @@
-import type { Admission, DetectJobState, Enqueue, HandOver, IdempotencyClaim, JobEvent, JobListener, StoredRequest } from '@argus/broker';
-import type { RequestRecord, WorkEnd, WorkOutcome } from '@argus/contracts';
+import type { Admission, DetectJobState, Enqueue, HandOver, IdempotencyClaim, JobEvent, JobListener, StoredRequest, WorkEnding } from '@argus/broker';
+import type { HandedEnd, RequestEnd, RequestRecord, WorkOutcome } from '@argus/contracts';
 
 /**
  * In-memory stand-ins for the broker's classes, for unit tests of the use cases (submit, status,
@@ -94,6 +94,12 @@ export class FakeStore {
     return { records, missing };
   }
 
+  async endWorks(ends: readonly WorkEnding[], persistJobId: string): Promise<HandOver[]> {
+    const handed: HandOver[] = [];
+    for (const e of ends) handed.push(await this.endWork(e.work, e.holder, e.outcome, e.remember, persistJobId));
+    return handed;
+  }
+
   async dueUnpersisted(now: number, limit: number): Promise<string[]> {
     return [...this.ledger.entries()].filter(([, at]) => at <= now).map(([id]) => id).slice(0, limit);
   }
@@ -180,17 +186,18 @@ export class FakeDetectJobs {
 
 /** The results queue: persist jobs by id, and which ones are still pending. */
 export class FakePersistJobs {
-  readonly jobs = new Map<string, { end: WorkEnd; records: RequestRecord[]; pending: boolean }>();
+  readonly jobs = new Map<string, { ends: HandedEnd[]; pending: boolean }>();
   /** Throws from the next hand-over, once. */
   failNext = false;
 
-  async handOver(id: string, end: WorkEnd, records: readonly RequestRecord[]): Promise<void> {
+  async handOver(id: string, ends: readonly HandedEnd[]): Promise<void> {
     if (this.failNext) {
       this.failNext = false;
       throw new Error('Connection is closed.');
     }
-    if (records.length === 0) return;
-    if (!this.jobs.has(id)) this.jobs.set(id, { end, records: [...records], pending: true });
+    const kept = ends.filter((e) => e.records.length > 0);
+    if (kept.length === 0) return;
+    if (!this.jobs.has(id)) this.jobs.set(id, { ends: kept.map((e) => ({ end: e.end, records: [...e.records] })), pending: true });
   }
 
   async pending(id: string): Promise<boolean> {
@@ -198,8 +205,8 @@ export class FakePersistJobs {
   }
 
   /** Every request handed over so far, with how its work ended. */
-  handed(): { id: string; end: WorkEnd }[] {
-    return [...this.jobs.values()].flatMap((job) => job.records.map((r) => ({ id: r.id, end: job.end })));
+  handed(): { id: string; end: RequestEnd }[] {
+    return [...this.jobs.values()].flatMap((job) => job.ends.flatMap((e) => e.records.map((r) => ({ id: r.id, end: e.end }))));
   }
 }
 

@@ -63,7 +63,7 @@ export class DetectionDeletion {
     }
     const end = { canceled: true as const, at: canceled.at };
     // Marked canceled and handed to this persist job: if adding it fails, the reconciler adds another.
-    await this.persist.handOver(persistId, end, [record]).catch((error: unknown) =>
+    await this.persist.handOver(persistId, [{ end, records: [record] }]).catch((error: unknown) =>
       this.logger.warn({ msg: 'canceled; its row will be written by the reconciler', requestId: id, error: error instanceof Error ? error.message : String(error) }),
     );
     let removed = false;

@@ -227,7 +227,7 @@ export class DetectionsService {
    */
   private async persistHit(record: RequestRecord, outcome: WorkOutcome): Promise<void> {
     try {
-      await this.persist.handOver(PersistJobs.newId('hit'), { workKey: record.workKey, jobId: null, attempts: 0, cached: true, outcome }, [record]);
+      await this.persist.handOver(PersistJobs.newId('hit'), [{ end: { workKey: record.workKey, jobId: null, attempts: 0, cached: true, outcome }, records: [record] }]);
     } catch (error) {
       this.logger.warn({ msg: 'cache hit answered; its row will be persisted by the reconciler', requestId: record.id, error: messageOf(error) });
     }

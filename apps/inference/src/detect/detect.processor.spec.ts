@@ -62,7 +62,7 @@ describe(DetectProcessor.name, () => {
     expect(error).toBeInstanceOf(UnrecoverableError);
     expect(decodeFailure((error as Error).message).code).toBe('deadline_exceeded');
     expect(store.outcomes.has(record.workKey)).toBe(false);
-    expect(persist.handed()[0]?.end.outcome).toMatchObject({ ok: false, error: { code: 'deadline_exceeded' } });
+    expect(persist.handed()[0]).toMatchObject({ end: { outcome: { ok: false, error: { code: 'deadline_exceeded' } } } });
   });
 
   it('fails an expired image for good and remembers it for identical requests', async () => {
@@ -101,6 +101,6 @@ describe(DetectProcessor.name, () => {
     expect(decodeFailure((error as Error).message).code).toBe('model_unavailable');
     // Once the version serves again, the same request must run, not meet a remembered failure.
     expect(store.outcomes.has(record.workKey)).toBe(false);
-    expect(persist.handed()[0]?.end.outcome).toMatchObject({ ok: false, error: { code: 'model_unavailable' } });
+    expect(persist.handed()[0]).toMatchObject({ end: { outcome: { ok: false, error: { code: 'model_unavailable' } } } });
   });
 });

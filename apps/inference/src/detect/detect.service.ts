@@ -1,4 +1,4 @@
-import { ArgusStore, jobEndMessageHead, jobStateMessage, PersistJobs } from '@argus/broker';
+import { ArgusStore, Batcher, type HandOver, jobEndMessageHead, jobStateMessage, PersistJobs } from '@argus/broker';
 import { ARGUS_CONFIG, type ArgusConfig } from '@argus/config';
 import { type DetectJob, type Detection, type ErrorInfo, failed, type InferenceResult, type WorkOutcome } from '@argus/contracts';
 import { inSpan, Metrics } from '@argus/observability';
@@ -6,6 +6,9 @@ import { postprocess, preprocess } from '@argus/vision';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { type HostedModel, ModelHost } from '../models/model-host.service';
 import { JobFailure } from './failure';
+
+/** Works ended together at most: a persist job of a few hundred KB at worst. */
+const ENDINGS_PER_BATCH = 64;
 
 /** Where a job stands in BullMQ, as far as the use case cares. */
 export interface JobContext {
@@ -24,6 +27,8 @@ export interface JobContext {
 @Injectable()
 export class DetectService {
   private readonly logger = new Logger(DetectService.name);
+  /** Works ending in one turn of the event loop, ended together (endTogether). */
+  private readonly endings = new Batcher<Ending, HandOver>((endings) => this.endTogether(endings), { maxBatchSize: ENDINGS_PER_BATCH, maxWaitMs: 0, gatherTurn: true, runsInFlight: 2 });
 
   constructor(
     @Inject(ARGUS_CONFIG) private readonly config: ArgusConfig,
@@ -141,18 +146,43 @@ export class DetectService {
    * The end of the work, in two steps: the end-of-work script (outcome, image, announcement, the
    * attached requests marked as handed to a persist job), then that persist job. If this process
    * dies between the two, the requests wait in the ledger, marked, and the reconciler hands them over.
+   * Works that end in the same turn of the event loop (the jobs of one model run) end together.
    */
   private async end(job: Pick<DetectJob, 'workKey' | 'sha256'>, context: JobContext, outcome: WorkOutcome, remember: boolean | number): Promise<void> {
     await inSpan('end of work', { 'argus.ok': outcome.ok }, async (span) => {
-      const persistId = PersistJobs.newId('end');
-      const handed = await this.store.endWork(job, context.jobId, outcome, remember, persistId, jobEndMessageHead(context.jobId, outcome));
+      const { output: handed, batchSize } = await this.endings.submit({ job, context, outcome, remember });
       if (handed.missing.length > 0) {
         this.logger.error({ msg: 'request records missing (expired?); their rows cannot be written', workKey: job.workKey, requestIds: handed.missing });
       }
       span.setAttribute('argus.requests', handed.records.length);
-      await this.persist.handOver(persistId, { workKey: job.workKey, jobId: context.jobId, attempts: context.attempt, cached: false, outcome }, handed.records);
+      span.setAttribute('argus.ended_together', batchSize);
     });
   }
+
+  /**
+   * Ends several works in two round trips whatever their number: their end-of-work scripts in one
+   * pipeline, then one persist job carrying every request they ended, each with its own end.
+   */
+  private async endTogether(endings: Ending[]): Promise<HandOver[]> {
+    const persistId = PersistJobs.newId('end');
+    const handed = await this.store.endWorks(
+      endings.map(({ job, context, outcome, remember }) => ({ work: job, holder: context.jobId, outcome, remember, eventHead: jobEndMessageHead(context.jobId, outcome) })),
+      persistId,
+    );
+    await this.persist.handOver(
+      persistId,
+      endings.map(({ job, context, outcome }, i) => ({ end: { workKey: job.workKey, jobId: context.jobId, attempts: context.attempt, cached: false, outcome }, records: handed[i]?.records ?? [] })),
+    );
+    return handed;
+  }
+}
+
+/** A work to end, as the end-of-work batcher holds it. */
+interface Ending {
+  job: Pick<DetectJob, 'workKey' | 'sha256'>;
+  context: JobContext;
+  outcome: WorkOutcome;
+  remember: boolean | number;
 }
 
 /** Scores to 4 decimals and pixels to 2: more digits are noise and bytes on every hop. */

@@ -10,7 +10,7 @@ import type { PersistService } from './persist.service';
 /** A persist job as BullMQ hands it to the processor, with what the processor did to it. */
 function job(attemptsMade = 0) {
   const record = testRequestRecord('a'.repeat(64));
-  const data: PersistJob = { end: { workKey: record.workKey, jobId: record.id, attempts: 1, cached: false, outcome: { ok: true, result: testInferenceResult() } }, records: [record] };
+  const data: PersistJob = { ends: [{ end: { workKey: record.workKey, jobId: record.id, attempts: 1, cached: false, outcome: { ok: true, result: testInferenceResult() } }, records: [record] }] };
   const delayedTo: number[] = [];
   const bullJob = { id: 'persist-1', data, attemptsMade, moveToDelayed: async (at: number) => void delayedTo.push(at) };
   return { bullJob: bullJob as unknown as Job<PersistJob>, delayedTo };

@@ -1,5 +1,5 @@
 import { cappedBackoff, connectionErrorLogger } from '@argus/broker';
-import { encodeFailure, type PersistJob, PersistJobSchema, QueueName } from '@argus/contracts';
+import { encodeFailure, type PersistJob, PersistJobSchema, persistRequests, QueueName } from '@argus/contracts';
 import { inSpan, Metrics, withCorrelation } from '@argus/observability';
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
@@ -68,13 +68,14 @@ export class PersistProcessor extends WorkerHost implements OnApplicationBootstr
       throw new UnrecoverableError(encodeFailure({ code: 'validation_failed', message: `Invalid persist job: ${parsed.error.message.slice(0, 500)}` }));
     }
     const data = parsed.data;
+    const requests = persistRequests(data);
     const started = performance.now();
     try {
-      const inserted = await inSpan('persist rows', { 'argus.requests': data.records.length, 'argus.request_ids': data.records.map((r) => r.id).join(',') }, () =>
+      const inserted = await inSpan('persist rows', { 'argus.requests': requests.length, 'argus.request_ids': requests.map((r) => r.id).join(',') }, () =>
         this.persistence.persist(data),
       );
       this.metrics.jobsTotal.inc({ queue: QueueName.Results, outcome: 'completed', code: '' });
-      this.logger.debug({ msg: 'persist job done', jobId: job.id, attempt: job.attemptsMade + 1, rows: data.records.length, inserted, ms: Math.round(performance.now() - started) });
+      this.logger.debug({ msg: 'persist job done', jobId: job.id, attempt: job.attemptsMade + 1, rows: requests.length, inserted, ms: Math.round(performance.now() - started) });
       return inserted;
     } catch (error) {
       if (isOutage(error) && token) {
@@ -85,8 +86,8 @@ export class PersistProcessor extends WorkerHost implements OnApplicationBootstr
         throw new DelayedError();
       }
       this.metrics.jobsTotal.inc({ queue: QueueName.Results, outcome: 'retried', code: 'persist_failed' });
-      withCorrelation(data.records[0]?.correlationId ?? '', () =>
-        this.logger.warn({ msg: 'persist job failed', jobId: job.id, attempt: job.attemptsMade + 1, requests: data.records.length, error: error instanceof Error ? error.message : String(error) }),
+      withCorrelation(requests[0]?.correlationId ?? '', () =>
+        this.logger.warn({ msg: 'persist job failed', jobId: job.id, attempt: job.attemptsMade + 1, requests: requests.length, error: error instanceof Error ? error.message : String(error) }),
       );
       throw error;
     }

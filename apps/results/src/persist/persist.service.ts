@@ -1,5 +1,5 @@
 import { ArgusStore, BatchJobs, Batcher, WebhookJobs } from '@argus/broker';
-import { endedView, isCancel, type PersistJob, type RequestRecord, webhookId } from '@argus/contracts';
+import { endedView, isCancel, type PersistJob, persistRequests, type RequestEnd, type RequestRecord, webhookId } from '@argus/contracts';
 import { Metrics, withCorrelation } from '@argus/observability';
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
@@ -58,7 +58,7 @@ export class PersistService {
   private async writeBatch(jobs: PersistJob[]): Promise<PersistOutcome[]> {
     try {
       const inserted = await this.write(jobs);
-      return jobs.map((job) => ({ ok: true, inserted: job.records.filter((r) => inserted.has(r.id)).length }));
+      return jobs.map((job) => ({ ok: true, inserted: persistRequests(job).filter((r) => inserted.has(r.id)).length }));
     } catch (error) {
       if (jobs.length === 1 || isOutage(error)) return jobs.map(() => ({ ok: false, error }));
       this.logger.warn({ msg: 'a batch of persist jobs failed; writing them one by one', jobs: jobs.length, error: error instanceof Error ? error.message : String(error) });
@@ -77,8 +77,8 @@ export class PersistService {
   /** Writes the rows of some jobs; returns the ids of the rows that were new. */
   private async write(jobs: readonly PersistJob[]): Promise<Set<string>> {
     const started = performance.now();
-    const rows = new Map<string, { job: PersistJob; record: RequestRecord; row: DetectionRow }>();
-    for (const job of jobs) for (const record of job.records) rows.set(record.id, { job, record, row: toRow(record, job.end) });
+    const rows = new Map<string, Ended>();
+    for (const job of jobs) for (const { end, records } of job.ends) for (const record of records) rows.set(record.id, { end, record, row: toRow(record, end) });
     const all = [...rows.values()];
     const inserted = new Set<string>();
     for (let i = 0; i < all.length; i += ROWS_PER_INSERT) {
@@ -106,9 +106,9 @@ export class PersistService {
     await this.announce(all);
     const ms = performance.now() - started;
     const now = Date.now();
-    for (const { job, row } of all) {
+    for (const { end, row } of all) {
       if (!inserted.has(row.id)) continue;
-      const jobId = isCancel(job.end) ? null : job.end.jobId;
+      const jobId = isCancel(end) ? null : end.jobId;
       this.metrics.observeStage('persist', ms, row.modelName, row.modelVersion);
       // End to end: from the gateway accepting the request to its row in Postgres (cache hits
       // are measured at the gateway as stage cache_hit).
@@ -127,20 +127,27 @@ export class PersistService {
    * the rows there (no new ones) and queues the webhooks again. Every row of the jobs counts, not
    * only new ones, so a job replayed after a crash between the commit and here still queues them.
    */
-  private async announce(all: readonly { job: PersistJob; record: RequestRecord; row: DetectionRow }[]): Promise<void> {
+  private async announce(all: readonly Ended[]): Promise<void> {
     const inBatches = all.filter((r) => r.record.batchId !== undefined).map((r) => r.record.id);
     if (inBatches.length > 0) {
       await this.batches.itemsEnded(inBatches).catch((error: unknown) =>
         this.logger.warn({ msg: 'batch items not woken now; they look for their rows themselves', requests: inBatches.length, error: error instanceof Error ? error.message : String(error) }),
       );
     }
-    for (const { job, record } of all) {
-      if (!record.callbackUrl || isCancel(job.end)) continue;
-      const view = endedView(record, job.end);
+    for (const { end, record } of all) {
+      if (!record.callbackUrl || isCancel(end)) continue;
+      const view = endedView(record, end);
       const type = view.status === 'completed' ? 'detection.completed' : 'detection.failed';
       await this.webhooks.send(webhookId(type, record.id), { url: record.callbackUrl, clientId: record.clientId ?? null, event: { type, data: view } });
     }
   }
+}
+
+/** One request of a persist job: how it ended, its record, and the row made of them. */
+interface Ended {
+  end: RequestEnd;
+  record: RequestRecord;
+  row: DetectionRow;
 }
 
 /** Whether a failure means Postgres is unavailable for now (worth waiting for), not that the rows are at fault: by SQLSTATE first (database/outage.ts). */

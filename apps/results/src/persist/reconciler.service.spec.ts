@@ -74,7 +74,7 @@ describe(Reconciler.name, () => {
     await store.admit(r, Buffer.from('x'));
     await jobs.enqueue({ record: r });
     const handed = await store.endWork(r, r.id, done, true, 'end.kept');
-    await persist.handOver('end.kept', { workKey: r.workKey, jobId: r.id, attempts: 1, cached: false, outcome: done }, handed.records);
+    await persist.handOver('end.kept', [{ end: { workKey: r.workKey, jobId: r.id, attempts: 1, cached: false, outcome: done }, records: handed.records }]);
     expect((await reconciler.pass(LATER)).get(r.id)).toBe('waiting');
     expect(persist.jobs.size).toBe(1);
   });

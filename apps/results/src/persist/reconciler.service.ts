@@ -81,7 +81,7 @@ export class Reconciler {
   }
 
   private async handOver(stored: StoredRequest, end: RequestEnd): Promise<Reconciled> {
-    await this.persist.handOver(PersistJobs.newId('fix'), end, [stored.record]);
+    await this.persist.handOver(PersistJobs.newId('fix'), [{ end, records: [stored.record] }]);
     const how = isCancel(end) ? { canceled: true } : { jobId: end.jobId, ok: end.outcome.ok };
     this.logger.warn({ msg: 'handed over a request that ended without persisting', requestId: stored.record.id, ...how });
     return 'handed-over';
