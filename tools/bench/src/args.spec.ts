@@ -1,4 +1,4 @@
-import { ArgError, PHASES, parseBenchArgs } from './args';
+import { ArgError, NOOP_MODEL, PHASES, parseBenchArgs } from './args';
 
 const run = (argv: string[]) => {
   const parsed = parseBenchArgs(argv);
@@ -30,6 +30,14 @@ describe(parseBenchArgs.name, () => {
   it('makes --quick short and yolox-nano only, unless told otherwise', () => {
     expect(run(['--quick'])).toMatchObject({ quick: true, models: ['yolox-nano'], durationS: 2, warmupS: 0.5, gridS: 1.5 });
     expect(run(['--quick', '--models', 'yolov8n-int8', '--duration', '3'])).toMatchObject({ models: ['yolov8n-int8'], durationS: 3 });
+  });
+
+  it('makes --noop the stack alone with the no-op model, at 16 and 64 clients unless told', () => {
+    expect(run(['--noop'])).toMatchObject({ noop: true, models: [NOOP_MODEL], only: ['stack'], concurrency: [16, 64] });
+    expect(run(['--noop', '--concurrency', '128']).concurrency).toEqual([128]);
+    expect(run([]).noop).toBe(false);
+    expect(() => run(['--noop', '--models', 'yolox-nano'])).toThrow(ArgError);
+    expect(() => run(['--noop', '--only', 'bare'])).toThrow(ArgError);
   });
 
   it('reads lists, sorts concurrency and keeps phases in run order', () => {

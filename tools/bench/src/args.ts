@@ -7,6 +7,8 @@ export type Phase = (typeof PHASES)[number];
 
 export const DEFAULT_MODELS = ['yolox-nano', 'yolov8n-int8'] as const;
 export const DEFAULT_CONCURRENCY = [1, 4, 16, 64] as const;
+/** The model name --noop serves. */
+export const NOOP_MODEL = 'noop';
 
 /** Everything a run is told on the command line (nothing is read from the environment). */
 export interface BenchOptions {
@@ -40,6 +42,8 @@ export interface BenchOptions {
   build: boolean;
   /** Where the stack's apps write V8 CPU profiles (--cpu-prof), or undefined for none. */
   profileDir?: string;
+  /** The platform's ceiling: the stack alone, serving a generated no-op model small JPEGs. */
+  noop: boolean;
 }
 
 export type ParsedArgs = { kind: 'run'; options: BenchOptions } | { kind: 'help'; text: string };
@@ -57,6 +61,8 @@ export const USAGE = `npm run bench -- [options]
   --warmup S                minimum warm-up seconds per point (default 2; quick 0.5)
   --grid-duration S         seconds per cell of the bare threading grid (default 3; quick 1.5)
   --only a,b                phases: ${PHASES.join(',')} (default all)
+  --noop                    the platform's ceiling: the stack alone with a generated no-op model
+                            ("${NOOP_MODEL}") and a small JPEG (default concurrency 16,64)
   --grid-inflight 1,2,4     bare grid: images in flight
   --grid-threads 1,2        bare grid: ONNX Runtime intra-op threads
   --grid-model-threads 1,2  bare grid: model runs side by side (with 1 intra-op thread each)
@@ -113,6 +119,7 @@ export function parseBenchArgs(argv: string[]): ParsedArgs {
         out: { type: 'string' },
         profile: { type: 'string' },
         'no-build': { type: 'boolean', default: false },
+        noop: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
     }));
@@ -122,13 +129,14 @@ export function parseBenchArgs(argv: string[]): ParsedArgs {
   if (values.help) return { kind: 'help', text: USAGE };
   const quick = values.quick;
 
-  const models = values.models !== undefined ? values.models.split(',').map((s) => s.trim()) : quick ? ['yolox-nano'] : [...DEFAULT_MODELS];
+  if (values.noop && (values.models !== undefined || values.only !== undefined)) throw new ArgError('--noop measures the stack with its own model: leave out --models and --only');
+  const models = values.noop ? [NOOP_MODEL] : values.models !== undefined ? values.models.split(',').map((s) => s.trim()) : quick ? ['yolox-nano'] : [...DEFAULT_MODELS];
   if (models.length === 0 || models.some((m) => !/^[A-Za-z0-9._-]+$/.test(m))) throw new ArgError(`--models takes model names separated by commas, not "${values.models}"`);
 
-  const concurrency = values.concurrency !== undefined ? intList('--concurrency', values.concurrency, 1) : [...DEFAULT_CONCURRENCY];
+  const concurrency = values.concurrency !== undefined ? intList('--concurrency', values.concurrency, 1) : values.noop ? [16, 64] : [...DEFAULT_CONCURRENCY];
   if (concurrency.some((c) => c > 1024)) throw new ArgError('--concurrency is at most 1024 clients');
 
-  let only: Phase[] = [...PHASES];
+  let only: Phase[] = values.noop ? ['stack'] : [...PHASES];
   if (values.only !== undefined) {
     const asked = values.only.split(',').map((s) => s.trim());
     const bad = asked.filter((p) => !(PHASES as readonly string[]).includes(p));
@@ -170,6 +178,7 @@ export function parseBenchArgs(argv: string[]): ParsedArgs {
       outDir: values.out ?? 'bench/results',
       build: !values['no-build'],
       ...(values.profile !== undefined ? { profileDir: resolve(values.profile) } : {}),
+      noop: values.noop,
     },
   };
 }

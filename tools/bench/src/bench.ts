@@ -7,11 +7,12 @@ import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'nod
 import { cpus, loadavg } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import sharp from 'sharp';
-import { ArgError, type BenchOptions, type Phase, parseBenchArgs, USAGE } from './args';
+import { ArgError, type BenchOptions, NOOP_MODEL, type Phase, parseBenchArgs, USAGE } from './args';
 import { BareRunner, runGrid } from './bare';
 import { renderChart } from './chart';
 import { BUSY_OTHER_CORES, type BenchContext, quietly, waitForQuiet } from './context';
 import { DirectRunner } from './direct';
+import { prepareNoop } from './noop-model';
 import { PHOTO_MIX, PhotoMix } from './photos';
 import { ProcessMonitor } from './procs';
 import type { BenchReport, BestConfigs, GridCell, Point } from './report';
@@ -132,6 +133,9 @@ async function main(): Promise<number> {
   const wantStack = options.only.some((p) => STACK_PHASES.includes(p));
   if (wantStack) checkBuild(options, warnings);
 
+  // --noop: a repository of the no-op model alone; the stack's apps are started with it too.
+  const noop = options.noop ? await prepareNoop(NOOP_MODEL) : undefined;
+  if (noop) process.env['MODEL_REPOSITORY'] = noop.repository;
   const repository = testModelRepository();
   const entries = (await scanModelRepository(repository)).map(primaryEntry);
   const unknown = options.models.filter((m) => !entries.some((e) => e.name === m));
@@ -145,7 +149,7 @@ async function main(): Promise<number> {
   const ctx: BenchContext = {
     options,
     photos: new PhotoMix(
-      PHOTO_MIX.map((name) => testImage(name)),
+      noop ? [noop.photo] : PHOTO_MIX.map((name) => testImage(name)),
       randomBytes(4).toString('hex'),
     ),
     monitor,
@@ -226,6 +230,7 @@ async function main(): Promise<number> {
     await stack?.stop();
     process.off('SIGINT', interrupted);
     process.off('SIGTERM', interrupted);
+    await noop?.remove();
   }
 
   const busy = [
