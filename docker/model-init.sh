@@ -12,8 +12,8 @@
 #   MODEL_SOURCES          entries name[@version]=url#sha256, separated by spaces, commas or
 #                          newlines; url is https://, http:// or file:// (a mounted file). Each is
 #                          verified before it is installed, and kept without a download when the
-#                          file already there has that sha256. An entry whose model the seed folder
-#                          provides is skipped. Empty, with an empty seed folder: YOLOX-Nano from its
+#                          file already there has that sha256. An entry whose model MODEL_SEED_DIR
+#                          provides is skipped. Empty, with an empty MODEL_SEED_DIR: YOLOX-Nano from its
 #                          upstream release, verified against the sha256 pinned in the downloader.
 #   MODEL_DOWNLOAD_SCRIPT  the downloader (default /opt/argus/download-models.mjs, the repository's
 #                          tools/scripts/download-models.mjs)

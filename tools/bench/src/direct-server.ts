@@ -6,7 +6,7 @@ import { parseDirectArgs } from './direct-args';
 import { boundaryOf, parseMultipart } from './multipart';
 import { BarePipeline, defaultParams } from './pipeline';
 
-// The direct server: the approach the seeds start from, done properly. One plain node:http
+// The direct server: how a detector is usually served first, done properly. One plain node:http
 // process; each model loaded and warmed up once at start; per request: read the upload, decode
 // and letterbox, infer, boxes, answer. No queue, no database, no cache, no batching. Images in
 // flight are bounded (the bare pipeline's best setting without batching) and the rest wait, so

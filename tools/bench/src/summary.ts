@@ -112,7 +112,7 @@ export function formatSummary(r: BenchReport): string {
     for (const [phase, procs] of phases) out.push(`  ${phase.padEnd(15)} ${Object.entries(procs).map(([k, v]) => `${k} ${mib(v)}`).join(', ')}`);
   }
   out.push('');
-  out.push(`targets (MISSION.md, measured with ${r.meta.targetModel}):`);
+  out.push(`targets (measured with ${r.meta.targetModel}):`);
   for (const t of r.targets) out.push(`  ${t.verdict.padEnd(4)} ${t.id.padEnd(12)} ${t.detail}`);
   if (r.warnings.length > 0) {
     out.push('');

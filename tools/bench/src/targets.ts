@@ -1,6 +1,6 @@
 import type { BatchingResult, CacheResult, Mode, Point, PriorityResult, Ratio, TargetResult } from './report';
 
-/** The targets of MISSION.md ("What good looks like"), as numbers. */
+/** The product's performance targets, as numbers. */
 export const TARGETS = Object.freeze({
   /** Stack images/s at least this share of the bare pipeline's. */
   throughputShare: 0.8,
@@ -48,7 +48,7 @@ export function computeRatios(points: readonly Point[]): Ratio[] {
 }
 
 export interface TargetInputs {
-  /** The model the targets are measured with (MISSION: yolox-nano). */
+  /** The model the targets are measured with (yolox-nano when measured). */
   model: string;
   points: readonly Point[];
   priority?: PriorityResult;
@@ -59,7 +59,7 @@ export interface TargetInputs {
 const skip = (id: TargetResult['id'], why: string): TargetResult => ({ id, verdict: 'SKIP', detail: why });
 const verdict = (ok: boolean): TargetResult['verdict'] => (ok ? 'PASS' : 'MISS');
 
-/** PASS / MISS (or SKIP when not measured) for each target of MISSION.md. */
+/** PASS / MISS (or SKIP when not measured) for each performance target. */
 export function evaluateTargets(input: TargetInputs): TargetResult[] {
   const { model, points } = input;
   const out: TargetResult[] = [];
