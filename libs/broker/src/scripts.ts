@@ -69,11 +69,7 @@ export function scriptPipeline(redis: Redis): { add(name: ScriptName, keys: stri
   const pipeline = redis.pipeline();
   return {
     add(name, keys, args) {
-      const script = loadScripts()[name];
-      if (keys.length !== script.keys) throw new Error(`script ${name} takes ${script.keys} keys, got ${keys.length}`);
-      const command = (pipeline as unknown as Partial<Record<ScriptName, (...a: Arg[]) => unknown>>)[name];
-      if (!command) throw new Error(`script ${name} is not defined on this pipeline`);
-      command.call(pipeline, ...keys, ...args);
+      scriptCommand(pipeline, name, keys)(...keys, ...args);
     },
     exec: () => pipeline.exec(),
   };
@@ -82,8 +78,14 @@ export function scriptPipeline(redis: Redis): { add(name: ScriptName, keys: stri
 /** Calls one of Argus's scripts (EVALSHA, falling back to EVAL once per connection). */
 export function runScript(redis: Redis, name: ScriptName, keys: string[], args: Arg[]): Promise<unknown> {
   defineScripts(redis);
+  return scriptCommand(redis, name, keys)(...keys, ...args) as Promise<unknown>;
+}
+
+/** A defined script's command on a connection or pipeline, bound to it, once the number of keys is checked. */
+function scriptCommand(target: Redis | ChainableCommander, name: ScriptName, keys: readonly string[]): (...a: Arg[]) => unknown {
   const script = loadScripts()[name];
   if (keys.length !== script.keys) throw new Error(`script ${name} takes ${script.keys} keys, got ${keys.length}`);
-  const command = (redis as unknown as Record<ScriptName, (...a: Arg[]) => Promise<unknown>>)[name];
-  return command.call(redis, ...keys, ...args);
+  const command = (target as unknown as Partial<Record<ScriptName, (...a: Arg[]) => unknown>>)[name];
+  if (!command) throw new Error(`script ${name} is not defined on this connection or pipeline`);
+  return command.bind(target);
 }
